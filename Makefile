@@ -1,0 +1,30 @@
+# Makefile for dbreset (PGXS)
+#
+# Builds against whichever pg_config is on the PATH, or PG_CONFIG=...
+# The version comes from dbreset.control, the single source of it.
+
+EXTENSION = dbreset
+EXTVERSION = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" $(EXTENSION).control)
+
+MODULE_big = dbreset
+OBJS = src/dbreset.o src/drop.o src/sessions.o src/worker.o
+DATA = $(wildcard $(EXTENSION)--*.sql)
+PGFILEDESC = "dbreset - force-drop databases from SQL"
+
+PG_CPPFLAGS = -DDBRESET_VERSION=\"$(EXTVERSION)\"
+# -Wall -Wextra -Werror on our own code; the server headers are treated as
+# system headers so that their unused inline parameters do not count.
+PG_CFLAGS = -Wall -Wextra -Werror -isystem $(shell $(PG_CONFIG) --includedir-server)
+
+# pg_regress files are derived from what is there
+REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+REGRESS_OPTS = --temp-instance=tmp_check --temp-config=scripts/regress.conf
+
+ISOLATION = $(patsubst specs/%.spec,%,$(sort $(wildcard specs/*.spec)))
+ISOLATION_OPTS = --temp-instance=tmp_check_iso --temp-config=scripts/regress.conf
+
+TAP_TESTS = 1
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)

@@ -1,0 +1,166 @@
+/*-------------------------------------------------------------------------
+ *
+ * compat.h
+ *	  Every PostgreSQL version difference dbreset depends on, in one place.
+ *
+ * The .c files are written against the newest API; this header maps it
+ * back to older majors.  Groups are ordered newest first, and each says
+ * what changed and since when, so that dropping support for a major means
+ * deleting its group.  PostgreSQL 12 is the oldest supported major.
+ *
+ * IDENTIFICATION
+ *	  src/compat.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef DBRESET_COMPAT_H
+#define DBRESET_COMPAT_H
+
+#include "postgres.h"
+
+#include "catalog/pg_authid.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "pgstat.h"
+#include "storage/proc.h"
+#include "storage/shm_mq.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/guc.h"
+
+#if PG_VERSION_NUM < 120000
+#error "dbreset requires PostgreSQL 12 or later"
+#endif
+
+/*
+ * PostgreSQL 18: PG_MODULE_MAGIC_EXT records the module's name and version.
+ */
+#ifdef PG_MODULE_MAGIC_EXT
+#define DBRESET_MODULE_MAGIC \
+	PG_MODULE_MAGIC_EXT(.name = "dbreset", .version = DBRESET_VERSION)
+#else
+#define DBRESET_MODULE_MAGIC PG_MODULE_MAGIC
+#endif
+
+/*
+ * PostgreSQL 17: a background worker may connect as a role without LOGIN
+ * when it passes BGWORKER_BYPASS_ROLELOGINCHECK.  Before 17 the worker
+ * connects as the caller's authenticated user, which did log in.
+ */
+#ifdef BGWORKER_BYPASS_ROLELOGINCHECK
+#define DBRESET_BGWORKER_FLAGS \
+	(BGWORKER_BYPASS_ALLOWCONN | BGWORKER_BYPASS_ROLELOGINCHECK)
+#else
+#define DBRESET_BGWORKER_FLAGS BGWORKER_BYPASS_ALLOWCONN
+#endif
+
+/*
+ * PostgreSQL 16: object_ownercheck() replaces the per-catalog ownercheck
+ * functions, and the local backend status array is read by index through
+ * pgstat_get_local_beentry_by_index() (pgstat_fetch_stat_local_beentry()
+ * takes a backend ID from then on).
+ */
+#if PG_VERSION_NUM >= 160000
+static inline bool
+dbreset_database_ownercheck(Oid dbid, Oid roleid)
+{
+	return object_ownercheck(DatabaseRelationId, dbid, roleid);
+}
+
+static inline LocalPgBackendStatus *
+dbreset_local_beentry(int idx)
+{
+	return pgstat_get_local_beentry_by_index(idx);
+}
+#else
+static inline bool
+dbreset_database_ownercheck(Oid dbid, Oid roleid)
+{
+	return pg_database_ownercheck(dbid, roleid);
+}
+
+static inline LocalPgBackendStatus *
+dbreset_local_beentry(int idx)
+{
+	return pgstat_fetch_stat_local_beentry(idx);
+}
+#endif
+
+/*
+ * PostgreSQL 15: InitMaterializedSRF() sets up a materialized
+ * set-returning function, MarkGUCPrefixReserved() replaces
+ * EmitWarningsOnPlaceholders(), and shm_mq_send() gains force_flush.
+ */
+#if PG_VERSION_NUM >= 150000
+#define dbreset_init_materialized_srf(fcinfo) \
+	InitMaterializedSRF((fcinfo), 0)
+#define dbreset_reserve_guc_prefix(prefix) MarkGUCPrefixReserved(prefix)
+#define dbreset_shm_mq_send(mqh, len, data) \
+	shm_mq_send((mqh), (len), (data), false, true)
+#else
+extern void dbreset_init_materialized_srf(FunctionCallInfo fcinfo);
+
+#define dbreset_reserve_guc_prefix(prefix) EmitWarningsOnPlaceholders(prefix)
+#define dbreset_shm_mq_send(mqh, len, data) \
+	shm_mq_send((mqh), (len), (data), false)
+#endif
+
+/*
+ * PostgreSQL 14: ProcessUtility() gains readOnlyTree; PGPROC carries
+ * statusFlags (before, vacuumFlags lived in PGXACT); the predefined roles
+ * are named ROLE_PG_*; backend status lives in backend_status.c, whose
+ * snapshot can be cleared without touching the statistics snapshot.
+ */
+#if PG_VERSION_NUM >= 140000
+static inline bool
+dbreset_proc_is_autovacuum(PGPROC *proc)
+{
+	return (proc->statusFlags & PROC_IS_AUTOVACUUM) != 0;
+}
+
+#define dbreset_clear_backend_status_snapshot() \
+	pgstat_clear_backend_activity_snapshot()
+#else
+static inline bool
+dbreset_proc_is_autovacuum(PGPROC *proc)
+{
+	return (ProcGlobal->allPgXact[proc->pgprocno].vacuumFlags &
+			PROC_IS_AUTOVACUUM) != 0;
+}
+
+#define dbreset_clear_backend_status_snapshot() pgstat_clear_snapshot()
+#define ROLE_PG_SIGNAL_BACKEND DEFAULT_ROLE_SIGNAL_BACKENDID
+#define ROLE_PG_READ_ALL_STATS DEFAULT_ROLE_READ_ALL_STATS
+#endif
+
+/*
+ * PostgreSQL 13: DROP DATABASE gains WITH (FORCE); ProcessUtility()
+ * reports through a QueryCompletion instead of a completion tag;
+ * GetBackendTypeDesc() names backend types.
+ */
+#if PG_VERSION_NUM >= 130000
+#define DBRESET_HAVE_DROP_FORCE 1
+#define dbreset_backend_type_desc(t) GetBackendTypeDesc(t)
+#else
+#define dbreset_backend_type_desc(t) pgstat_get_backend_desc(t)
+#endif
+
+/*
+ * Run a utility statement as a top-level statement, the way
+ * exec_simple_query would, so that ProcessUtility_hook users (audit
+ * extensions) see it.  PostgreSQL 14 added readOnlyTree; 13's
+ * QueryCompletion and 12's completion tag are both passed as NULL.
+ */
+static inline void
+dbreset_process_utility(PlannedStmt *pstmt, const char *query_string)
+{
+#if PG_VERSION_NUM >= 140000
+	ProcessUtility(pstmt, query_string, false, PROCESS_UTILITY_TOPLEVEL,
+				   NULL, NULL, None_Receiver, NULL);
+#else
+	ProcessUtility(pstmt, query_string, PROCESS_UTILITY_TOPLEVEL,
+				   NULL, NULL, None_Receiver, NULL);
+#endif
+}
+
+#endif							/* DBRESET_COMPAT_H */

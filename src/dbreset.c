@@ -1,0 +1,175 @@
+/*-------------------------------------------------------------------------
+ *
+ * dbreset.c
+ *	  Module entry point: the module magic, the dbreset.* settings and the
+ *	  argument checks every SQL-callable function shares.
+ *
+ * IDENTIFICATION
+ *	  src/dbreset.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/timestamp.h"
+#include "utils/varlena.h"
+
+#include "compat.h"
+#include "dbreset.h"
+
+DBRESET_MODULE_MAGIC;
+
+/* dbreset.protected_databases: names no dbreset function will drop */
+char	   *dbreset_protected_databases = NULL;
+
+/* dbreset.use_force_option: end with DROP DATABASE ... WITH (FORCE) */
+bool		dbreset_use_force_option = true;
+
+void		_PG_init(void);
+
+/*
+ * check_protected_databases
+ *		GUC check hook: the setting must be a list of identifiers, like
+ *		search_path, so that a typo is caught when it is set rather than
+ *		silently protecting nothing.
+ */
+static bool
+check_protected_databases(char **newval, void **extra, GucSource source)
+{
+	char	   *rawstring = pstrdup(*newval);
+	List	   *names;
+	bool		ok = SplitIdentifierString(rawstring, ',', &names);
+
+	(void) extra;
+	(void) source;
+
+	if (!ok)
+		GUC_check_errdetail("List syntax is invalid.");
+	list_free(names);
+	pfree(rawstring);
+	return ok;
+}
+
+/*
+ * _PG_init
+ *		Define the settings.  No shared memory and no preloading are needed:
+ *		workers are registered dynamically, so CREATE EXTENSION is enough.
+ */
+void
+_PG_init(void)
+{
+	DefineCustomStringVariable("dbreset.protected_databases",
+							   "Databases that dbreset refuses to drop.",
+							   "A comma-separated list of database names.",
+							   &dbreset_protected_databases,
+							   "postgres, template0, template1",
+							   PGC_SUSET,
+							   GUC_LIST_INPUT,
+							   check_protected_databases, NULL, NULL);
+
+	DefineCustomBoolVariable("dbreset.use_force_option",
+							 "Whether the final DROP DATABASE uses WITH (FORCE) "
+							 "on PostgreSQL 13 and later.",
+							 "When off, dbreset ends with a plain DROP DATABASE, "
+							 "as it must on PostgreSQL 12.",
+							 &dbreset_use_force_option,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	dbreset_reserve_guc_prefix("dbreset");
+}
+
+/*
+ * dbreset_get_dbname_arg
+ *		Return the database name passed as argument argno, refusing NULL and
+ *		the empty name.  The SQL functions are not STRICT so that a NULL is
+ *		an error instead of a silent NULL result.
+ */
+char *
+dbreset_get_dbname_arg(FunctionCallInfo fcinfo, int argno)
+{
+	char	   *dbname;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("database name must not be null")));
+
+	dbname = NameStr(*PG_GETARG_NAME(argno));
+	if (dbname[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("database name must not be empty")));
+
+	return pstrdup(dbname);
+}
+
+/*
+ * dbreset_get_timeout_arg
+ *		Convert the interval passed as argument argno to milliseconds.  It
+ *		must be positive; it is capped at INT_MAX milliseconds (about 24
+ *		days), the range of lock_timeout, which the worker uses to bound its
+ *		wait for the database lock.
+ */
+int
+dbreset_get_timeout_arg(FunctionCallInfo fcinfo, int argno)
+{
+	Interval   *span;
+	double		usecs;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("timeout must not be null")));
+
+	span = PG_GETARG_INTERVAL_P(argno);
+	usecs = (double) span->time +
+		((double) span->month * DAYS_PER_MONTH + span->day) *
+		(double) USECS_PER_DAY;
+
+	if (!(usecs > 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("timeout must be greater than zero")));
+
+	if (usecs / 1000.0 >= (double) INT_MAX)
+		return INT_MAX;
+	if (usecs < 1000.0)
+		return 1;
+	return (int) (usecs / 1000.0);
+}
+
+/*
+ * dbreset_check_not_protected
+ *		Refuse a database named in dbreset.protected_databases.  The check is
+ *		by name, and so is the worker's lookup, so a rename in between cannot
+ *		slip a protected database through.
+ */
+void
+dbreset_check_not_protected(const char *dbname)
+{
+	char	   *rawstring = pstrdup(dbreset_protected_databases);
+	List	   *names;
+	ListCell   *lc;
+
+	/* the check hook has validated the syntax */
+	(void) SplitIdentifierString(rawstring, ',', &names);
+
+	foreach(lc, names)
+	{
+		if (strcmp((const char *) lfirst(lc), dbname) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("database \"%s\" is protected by \"dbreset.protected_databases\"",
+							dbname),
+					 errhint("A superuser can remove it from the setting to drop it.")));
+	}
+
+	list_free(names);
+	pfree(rawstring);
+}

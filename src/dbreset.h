@@ -1,0 +1,88 @@
+/*-------------------------------------------------------------------------
+ *
+ * dbreset.h
+ *	  Declarations shared by dbreset's source files.
+ *
+ * IDENTIFICATION
+ *	  src/dbreset.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef DBRESET_H
+#define DBRESET_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "pgstat.h"
+#include "utils/timestamp.h"
+
+/* GUC variables (dbreset.c) */
+extern char *dbreset_protected_databases;
+extern bool dbreset_use_force_option;
+
+/* Argument checks shared by the SQL-callable functions (dbreset.c) */
+extern char *dbreset_get_dbname_arg(FunctionCallInfo fcinfo, int argno);
+extern int	dbreset_get_timeout_arg(FunctionCallInfo fcinfo, int argno);
+extern void dbreset_check_not_protected(const char *dbname);
+
+/*
+ * One session connected to a database, as seen in the ProcArray and (when
+ * it still has one) its backend status entry.  "status" points into the
+ * backend status snapshot and is NULL for a backend that has already
+ * cleared its entry on the way out.
+ */
+typedef struct DbresetSession
+{
+	int			pid;
+	Oid			databaseId;
+	Oid			roleId;
+	bool		is_autovacuum;
+	PgBackendStatus *status;
+} DbresetSession;
+
+/* sessions.c */
+extern DbresetSession *dbreset_collect_sessions(Oid dbid, int *nsessions);
+extern bool dbreset_may_terminate(const DbresetSession *session);
+extern void dbreset_check_terminate_all(const DbresetSession *sessions,
+										int nsessions);
+extern void dbreset_signal_sessions(const DbresetSession *sessions,
+									int nsessions);
+extern int	dbreset_wait_for_exit(Oid dbid, const DbresetSession *sessions,
+								  int nsessions, int timeout_ms,
+								  int **remaining);
+extern void dbreset_report_timeout(const char *dbname, const int *pids,
+								   int npids, int timeout_ms,
+								   const char *consequence);
+extern void dbreset_describe_sessions(StringInfo buf,
+									  const DbresetSession *sessions,
+									  int nsessions);
+
+/*
+ * Jobs run by the background worker core (worker.c).  A job runs inside
+ * the worker's own top-level transaction, with the caller's identity; it
+ * may append a result to "result", which the caller receives after the
+ * worker committed.  after_commit, when set, runs once the transaction
+ * has committed (for log lines that must not claim what did not happen).
+ */
+typedef enum DbresetJobKind
+{
+	DBRESET_JOB_DROP = 1
+} DbresetJobKind;
+
+typedef struct DbresetJob
+{
+	const char *name;			/* shown as the worker's activity */
+	void		(*run) (const void *args, StringInfo result);
+	void		(*after_commit) (const void *args);
+} DbresetJob;
+
+extern void dbreset_run_job(DbresetJobKind kind, const void *args,
+							Size args_len, StringInfo result);
+extern void dbreset_job_point_of_no_return(void);
+
+/* drop.c */
+extern const DbresetJob dbreset_drop_job;
+
+#endif							/* DBRESET_H */

@@ -1,0 +1,687 @@
+/*-------------------------------------------------------------------------
+ *
+ * sessions.c
+ *	  Sessions connected to a database: listing them live, deciding who may
+ *	  terminate them, terminating them and waiting until they are gone.
+ *
+ * The ProcArray is the truth about who is connected: a backend leaves it
+ * last on its way out, after its pg_stat_activity entry is cleared, and
+ * DROP DATABASE counts it until then.  So sessions are found in the
+ * ProcArray, and the backend status array only adds detail.  Both are read
+ * afresh on every call, never from the per-transaction snapshot that
+ * pg_stat_activity keeps.
+ *
+ * Permissions mirror pg_terminate_backend(): a superuser-owned or role-less
+ * process needs a superuser; any other needs privileges of its role or of
+ * pg_signal_backend.  Autovacuum workers are the exception, signalled
+ * without a check as DROP DATABASE itself does (they only vacuum that
+ * database and come back later).
+ *
+ * IDENTIFICATION
+ *	  src/sessions.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "commands/dbcommands.h"
+#include "common/ip.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/inet.h"
+#include "utils/timestamp.h"
+
+#include "compat.h"
+#include "dbreset.h"
+
+PG_FUNCTION_INFO_V1(dbreset_sessions);
+PG_FUNCTION_INFO_V1(dbreset_terminate_sessions);
+
+/* Longest sleep between two looks at the ProcArray while waiting */
+#define DBRESET_POLL_MS			1
+
+/*
+ * dbreset_collect_sessions
+ *		Return the sessions connected to database dbid (InvalidOid: to any
+ *		database), except our own, as a palloc'd array.
+ *
+ *		The ProcArray itself is private to procarray.c, so we walk all
+ *		PGPROCs and keep those that BackendPidGetProcWithLock() finds in the
+ *		ProcArray: a PGPROC keeps its pid and database after its backend has
+ *		left, so the lookup is what makes an entry live.  Prepared
+ *		transactions (pid 0) are not sessions and are left out.
+ */
+DbresetSession *
+dbreset_collect_sessions(Oid dbid, int *nsessions)
+{
+	int			nprocs = ProcGlobal->allProcCount;
+	DbresetSession *sessions = palloc(sizeof(DbresetSession) * Max(nprocs, 1));
+	int			n = 0;
+	int			nbackends;
+	int			i;
+
+	/* forget this transaction's backend status snapshot: we want it now */
+	dbreset_clear_backend_status_snapshot();
+
+	LWLockAcquire(ProcArrayLock, LW_SHARED);
+	for (i = 0; i < nprocs; i++)
+	{
+		PGPROC	   *proc = &ProcGlobal->allProcs[i];
+		int			pid = proc->pid;
+		Oid			procdb = proc->databaseId;
+
+		if (pid == 0 || pid == MyProcPid || !OidIsValid(procdb))
+			continue;
+		if (OidIsValid(dbid) && procdb != dbid)
+			continue;
+		if (BackendPidGetProcWithLock(pid) != proc)
+			continue;
+
+		sessions[n].pid = pid;
+		sessions[n].databaseId = procdb;
+		sessions[n].roleId = proc->roleId;
+		sessions[n].is_autovacuum = dbreset_proc_is_autovacuum(proc);
+		sessions[n].status = NULL;
+		n++;
+	}
+	LWLockRelease(ProcArrayLock);
+
+	/* attach backend status entries, read after the ProcArray */
+	nbackends = n > 0 ? pgstat_fetch_stat_numbackends() : 0;
+	for (i = 1; i <= nbackends; i++)
+	{
+		LocalPgBackendStatus *local = dbreset_local_beentry(i);
+		int			j;
+
+		if (local == NULL)
+			continue;
+		for (j = 0; j < n; j++)
+		{
+			if (sessions[j].pid == local->backendStatus.st_procpid)
+			{
+				sessions[j].status = &local->backendStatus;
+				break;
+			}
+		}
+	}
+
+	*nsessions = n;
+	return sessions;
+}
+
+/*
+ * Outcome of the permission check on one session, as in signalfuncs.c.
+ */
+typedef enum DbresetTerminateCheck
+{
+	DBRESET_TERMINATE_OK,
+	DBRESET_TERMINATE_NOSUPERUSER,
+	DBRESET_TERMINATE_NOPERMISSION
+} DbresetTerminateCheck;
+
+/*
+ * dbreset_terminate_check
+ *		pg_signal_backend()'s rules (as of the November 2023 minors, which
+ *		treat a role-less process as superuser-owned), applied to the
+ *		current user, with autovacuum workers always allowed.
+ */
+static DbresetTerminateCheck
+dbreset_terminate_check(const DbresetSession *session)
+{
+	if (session->is_autovacuum)
+		return DBRESET_TERMINATE_OK;
+
+	if ((!OidIsValid(session->roleId) || superuser_arg(session->roleId)) &&
+		!superuser())
+		return DBRESET_TERMINATE_NOSUPERUSER;
+
+	if (!has_privs_of_role(GetUserId(), session->roleId) &&
+		!has_privs_of_role(GetUserId(), ROLE_PG_SIGNAL_BACKEND))
+		return DBRESET_TERMINATE_NOPERMISSION;
+
+	return DBRESET_TERMINATE_OK;
+}
+
+/*
+ * dbreset_may_terminate
+ *		Whether the current user may terminate this session.
+ */
+bool
+dbreset_may_terminate(const DbresetSession *session)
+{
+	return dbreset_terminate_check(session) == DBRESET_TERMINATE_OK;
+}
+
+/*
+ * dbreset_check_terminate_all
+ *		Raise 42501 for the first session the current user may not
+ *		terminate, naming its pid and role.  Called before any session is
+ *		signalled, so a refusal leaves every session alone.
+ */
+void
+dbreset_check_terminate_all(const DbresetSession *sessions, int nsessions)
+{
+	int			i;
+
+	for (i = 0; i < nsessions; i++)
+	{
+		const DbresetSession *s = &sessions[i];
+		DbresetTerminateCheck check = dbreset_terminate_check(s);
+		char	   *rolename;
+
+		if (check == DBRESET_TERMINATE_OK)
+			continue;
+
+		rolename = OidIsValid(s->roleId) ?
+			GetUserNameFromId(s->roleId, true) : NULL;
+
+		if (rolename == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to terminate background process %d",
+							s->pid),
+					 errdetail("The process has no role. Only roles with the SUPERUSER attribute may terminate it. No session was terminated.")));
+		else if (check == DBRESET_TERMINATE_NOSUPERUSER)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to terminate process %d of role \"%s\"",
+							s->pid, rolename),
+					 errdetail("Only roles with the SUPERUSER attribute may terminate processes of roles with the SUPERUSER attribute. No session was terminated.")));
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to terminate process %d of role \"%s\"",
+							s->pid, rolename),
+					 errdetail("Only roles with privileges of the role whose process is being terminated or with privileges of the \"%s\" role may terminate this process. No session was terminated.",
+							   "pg_signal_backend")));
+	}
+}
+
+/*
+ * dbreset_signal_sessions
+ *		Send SIGTERM to every session still there, to its whole process
+ *		group as core does, without waiting.
+ */
+void
+dbreset_signal_sessions(const DbresetSession *sessions, int nsessions)
+{
+	int			i;
+
+	for (i = 0; i < nsessions; i++)
+	{
+		if (BackendPidGetProc(sessions[i].pid) == NULL)
+			continue;			/* already gone */
+#ifdef WIN32
+		(void) kill(sessions[i].pid, SIGTERM);
+#else
+		(void) kill(-sessions[i].pid, SIGTERM);
+#endif
+	}
+}
+
+/*
+ * dbreset_wait_for_exit
+ *		Wait until every listed session has left the ProcArray, or until
+ *		timeout_ms has passed.  Returns how many are still there; their
+ *		pids go to *remaining.
+ *
+ *		A backend that exits does not tell anyone, so we look again after
+ *		short latch waits (DBRESET_POLL_MS) rather than core's 100 ms
+ *		sleeps: the wait ends within about a millisecond of the last exit.
+ *		The latch wait keeps us responsive to cancel and to postmaster
+ *		death.
+ */
+int
+dbreset_wait_for_exit(Oid dbid, const DbresetSession *sessions,
+					  int nsessions, int timeout_ms, int **remaining)
+{
+	TimestampTz deadline;
+	bool	   *gone = palloc0(sizeof(bool) * Max(nsessions, 1));
+	int			left;
+	int			i;
+
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+	*remaining = NULL;
+
+	for (;;)
+	{
+		long		sleep_ms;
+
+		left = 0;
+		for (i = 0; i < nsessions; i++)
+		{
+			PGPROC	   *proc;
+
+			if (gone[i])
+				continue;
+			proc = BackendPidGetProc(sessions[i].pid);
+			if (proc == NULL || proc->databaseId != dbid)
+				gone[i] = true;
+			else
+				left++;
+		}
+		if (left == 0)
+			break;
+
+		sleep_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
+												   deadline);
+		if (sleep_ms <= 0)
+		{
+			int			k = 0;
+
+			*remaining = palloc(sizeof(int) * left);
+			for (i = 0; i < nsessions; i++)
+				if (!gone[i])
+					(*remaining)[k++] = sessions[i].pid;
+			break;
+		}
+
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 Min(sleep_ms, DBRESET_POLL_MS),
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+
+	pfree(gone);
+	return left;
+}
+
+/*
+ * dbreset_report_timeout
+ *		Raise 55006 for sessions that outlived the timeout, naming their
+ *		pids.  "consequence" is a sentence saying what was (not) done.
+ */
+void
+dbreset_report_timeout(const char *dbname, const int *pids, int npids,
+					   int timeout_ms, const char *consequence)
+{
+	StringInfoData list;
+	int			i;
+
+	initStringInfo(&list);
+	for (i = 0; i < npids; i++)
+		appendStringInfo(&list, "%s%d", i > 0 ? ", " : "", pids[i]);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_IN_USE),
+			 errmsg("sessions on database \"%s\" did not exit within %d ms",
+					dbname, timeout_ms),
+			 errdetail_plural("Process %s is still connected. %s",
+							  "Processes %s are still connected. %s",
+							  npids, list.data, consequence)));
+}
+
+/*
+ * session_visible
+ *		pg_stat_activity's rule for the private columns (query, state,
+ *		client address, timestamps, wait events): own role, or privileges
+ *		of pg_read_all_stats.
+ */
+static bool
+session_visible(const DbresetSession *s)
+{
+	Oid			owner = s->status ? s->status->st_userid : s->roleId;
+
+	return has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS) ||
+		has_privs_of_role(GetUserId(), owner);
+}
+
+/*
+ * session_state
+ *		pg_stat_activity's text for a backend state, or NULL.
+ */
+static const char *
+session_state(const PgBackendStatus *status)
+{
+	switch (status->st_state)
+	{
+		case STATE_IDLE:
+			return "idle";
+		case STATE_RUNNING:
+			return "active";
+		case STATE_IDLEINTRANSACTION:
+			return "idle in transaction";
+		case STATE_FASTPATH:
+			return "fastpath function call";
+		case STATE_IDLEINTRANSACTION_ABORTED:
+			return "idle in transaction (aborted)";
+		case STATE_DISABLED:
+			return "disabled";
+		default:
+			return NULL;
+	}
+}
+
+/*
+ * session_client_addr
+ *		The client's IP address as an inet datum, or NULL for Unix sockets,
+ *		background processes and unknown addresses (as pg_stat_activity).
+ */
+static bool
+session_client_addr(const PgBackendStatus *status, Datum *value)
+{
+	char		remote_host[NI_MAXHOST];
+	int			family = status->st_clientaddr.addr.ss_family;
+
+	if (family != AF_INET && family != AF_INET6)
+		return false;
+
+	remote_host[0] = '\0';
+	if (pg_getnameinfo_all(&status->st_clientaddr.addr,
+						   status->st_clientaddr.salen,
+						   remote_host, sizeof(remote_host),
+						   NULL, 0,
+						   NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		return false;
+	clean_ipv6_addr(family, remote_host);
+	*value = DirectFunctionCall1(inet_in, CStringGetDatum(remote_host));
+	return true;
+}
+
+/*
+ * session_backend_type
+ *		pg_stat_activity's backend_type: the worker's type for background
+ *		workers, the backend type's description otherwise.
+ */
+static const char *
+session_backend_type(const DbresetSession *s)
+{
+	if (s->status == NULL)
+		return s->is_autovacuum ? "autovacuum worker" : NULL;
+	if (s->status->st_backendType == B_BG_WORKER)
+	{
+		const char *bgw_type = GetBackgroundWorkerTypeByPid(s->pid);
+
+		if (bgw_type != NULL)
+			return bgw_type;
+	}
+	return dbreset_backend_type_desc(s->status->st_backendType);
+}
+
+/*
+ * name_datum
+ *		A name datum for a C string.
+ */
+static Datum
+name_datum(const char *str)
+{
+	Name		name = (Name) palloc0(NAMEDATALEN);
+
+	namestrcpy(name, str);
+	return NameGetDatum(name);
+}
+
+/*
+ * Columns of dbreset.sessions(); terminate_sessions() returns a subset.
+ */
+enum
+{
+	COL_PID,
+	COL_DATNAME,
+	COL_USENAME,
+	COL_APPLICATION_NAME,
+	COL_CLIENT_ADDR,
+	COL_BACKEND_TYPE,
+	COL_STATE,
+	COL_BACKEND_START,
+	COL_XACT_START,
+	COL_QUERY_START,
+	COL_WAIT_EVENT_TYPE,
+	COL_WAIT_EVENT,
+	COL_QUERY,
+	COL_CAN_TERMINATE,
+	NUM_SESSION_COLS
+};
+
+/*
+ * session_values
+ *		Fill one row of dbreset.sessions() for session s.
+ */
+static void
+session_values(const DbresetSession *s, Datum *values, bool *nulls)
+{
+	const PgBackendStatus *st = s->status;
+	char	   *datname = get_database_name(s->databaseId);
+	char	   *usename = OidIsValid(s->roleId) ?
+		GetUserNameFromId(s->roleId, true) : NULL;
+	const char *backend_type = session_backend_type(s);
+	PGPROC	   *proc;
+	int			i;
+
+	for (i = 0; i < NUM_SESSION_COLS; i++)
+		nulls[i] = true;
+
+	values[COL_PID] = Int32GetDatum(s->pid);
+	nulls[COL_PID] = false;
+	if (datname != NULL)
+	{
+		values[COL_DATNAME] = name_datum(datname);
+		nulls[COL_DATNAME] = false;
+	}
+	if (usename != NULL)
+	{
+		values[COL_USENAME] = name_datum(usename);
+		nulls[COL_USENAME] = false;
+	}
+	if (backend_type != NULL)
+	{
+		values[COL_BACKEND_TYPE] = CStringGetTextDatum(backend_type);
+		nulls[COL_BACKEND_TYPE] = false;
+	}
+	values[COL_CAN_TERMINATE] = BoolGetDatum(dbreset_may_terminate(s));
+	nulls[COL_CAN_TERMINATE] = false;
+
+	/* the backend cleared its status entry on its way out */
+	if (st == NULL)
+		return;
+
+	if (st->st_appname)
+	{
+		values[COL_APPLICATION_NAME] = CStringGetTextDatum(st->st_appname);
+		nulls[COL_APPLICATION_NAME] = false;
+	}
+
+	if (!session_visible(s))
+	{
+		values[COL_QUERY] = CStringGetTextDatum("<insufficient privilege>");
+		nulls[COL_QUERY] = false;
+		return;
+	}
+
+	nulls[COL_CLIENT_ADDR] = !session_client_addr(st, &values[COL_CLIENT_ADDR]);
+	if (session_state(st) != NULL)
+	{
+		values[COL_STATE] = CStringGetTextDatum(session_state(st));
+		nulls[COL_STATE] = false;
+	}
+	if (st->st_proc_start_timestamp != 0)
+	{
+		values[COL_BACKEND_START] = TimestampTzGetDatum(st->st_proc_start_timestamp);
+		nulls[COL_BACKEND_START] = false;
+	}
+	if (st->st_xact_start_timestamp != 0)
+	{
+		values[COL_XACT_START] = TimestampTzGetDatum(st->st_xact_start_timestamp);
+		nulls[COL_XACT_START] = false;
+	}
+	if (st->st_activity_start_timestamp != 0)
+	{
+		values[COL_QUERY_START] = TimestampTzGetDatum(st->st_activity_start_timestamp);
+		nulls[COL_QUERY_START] = false;
+	}
+
+	/* wait events live in PGPROC, read live as pg_stat_activity does */
+	proc = BackendPidGetProc(s->pid);
+	if (proc != NULL)
+	{
+		uint32		wait_event_info = *((volatile uint32 *) &proc->wait_event_info);
+		const char *type = pgstat_get_wait_event_type(wait_event_info);
+		const char *event = pgstat_get_wait_event(wait_event_info);
+
+		if (type != NULL)
+		{
+			values[COL_WAIT_EVENT_TYPE] = CStringGetTextDatum(type);
+			nulls[COL_WAIT_EVENT_TYPE] = false;
+		}
+		if (event != NULL)
+		{
+			values[COL_WAIT_EVENT] = CStringGetTextDatum(event);
+			nulls[COL_WAIT_EVENT] = false;
+		}
+	}
+
+	if (st->st_activity_raw)
+	{
+		char	   *query = pgstat_clip_activity(st->st_activity_raw);
+
+		values[COL_QUERY] = CStringGetTextDatum(query);
+		nulls[COL_QUERY] = false;
+	}
+}
+
+/*
+ * dbreset.sessions(dbname name DEFAULT NULL) RETURNS TABLE (...)
+ *
+ *		The sessions connected to dbname (NULL: to any database) other than
+ *		the caller's, read live.  A database that does not exist is 3D000.
+ *		Open to everyone, like pg_stat_activity, with the same visibility
+ *		rule for private columns.
+ */
+Datum
+dbreset_sessions(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			dbid = InvalidOid;
+	DbresetSession *sessions;
+	int			nsessions;
+	int			i;
+
+	if (!PG_ARGISNULL(0))
+		dbid = get_database_oid(NameStr(*PG_GETARG_NAME(0)), false);
+
+	dbreset_init_materialized_srf(fcinfo);
+
+	sessions = dbreset_collect_sessions(dbid, &nsessions);
+	for (i = 0; i < nsessions; i++)
+	{
+		Datum		values[NUM_SESSION_COLS];
+		bool		nulls[NUM_SESSION_COLS];
+
+		session_values(&sessions[i], values, nulls);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
+							 values, nulls);
+	}
+
+	return (Datum) 0;
+}
+
+/*
+ * dbreset_describe_sessions
+ *		Append "pid 123 (user alice, application psql), ..." for log lines.
+ */
+void
+dbreset_describe_sessions(StringInfo buf, const DbresetSession *sessions,
+						  int nsessions)
+{
+	int			i;
+
+	for (i = 0; i < nsessions; i++)
+	{
+		const DbresetSession *s = &sessions[i];
+		char	   *usename = OidIsValid(s->roleId) ?
+			GetUserNameFromId(s->roleId, true) : NULL;
+		const char *backend_type = session_backend_type(s);
+
+		appendStringInfo(buf, "%spid %d (user %s, application %s)",
+						 i > 0 ? ", " : "", s->pid,
+						 usename ? usename : "-",
+						 s->status && s->status->st_appname &&
+						 s->status->st_appname[0] ? s->status->st_appname :
+						 backend_type ? backend_type : "-");
+	}
+}
+
+/*
+ * dbreset.terminate_sessions(dbname name, timeout interval DEFAULT '5s')
+ *		RETURNS TABLE (pid int, usename name, application_name text,
+ *					   client_addr inet, state text, query text)
+ *
+ *		Terminate every other session on dbname and wait until they are
+ *		gone; one row per terminated session, as it was before the signal.
+ *		Permission is checked for all sessions before any is signalled.
+ *		Sessions still there after the timeout: 55006 naming them.
+ *		Runs in the caller's own backend: it drops nothing.
+ */
+Datum
+dbreset_terminate_sessions(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *dbname = dbreset_get_dbname_arg(fcinfo, 0);
+	int			timeout_ms = dbreset_get_timeout_arg(fcinfo, 1);
+	Oid			dbid = get_database_oid(dbname, false);
+	DbresetSession *sessions;
+	int			nsessions;
+	int		   *remaining;
+	int			nremaining;
+	int			i;
+
+	dbreset_init_materialized_srf(fcinfo);
+
+	sessions = dbreset_collect_sessions(dbid, &nsessions);
+	dbreset_check_terminate_all(sessions, nsessions);
+
+	/* rows describe the sessions as they were before the signal */
+	for (i = 0; i < nsessions; i++)
+	{
+		Datum		full[NUM_SESSION_COLS];
+		bool		fullnulls[NUM_SESSION_COLS];
+		Datum		values[6];
+		bool		nulls[6];
+		static const int cols[6] = {COL_PID, COL_USENAME,
+			COL_APPLICATION_NAME, COL_CLIENT_ADDR, COL_STATE, COL_QUERY};
+		int			c;
+
+		session_values(&sessions[i], full, fullnulls);
+		for (c = 0; c < 6; c++)
+		{
+			values[c] = full[cols[c]];
+			nulls[c] = fullnulls[cols[c]];
+		}
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
+							 values, nulls);
+	}
+
+	dbreset_signal_sessions(sessions, nsessions);
+	nremaining = dbreset_wait_for_exit(dbid, sessions, nsessions, timeout_ms,
+									   &remaining);
+	if (nremaining > 0)
+		dbreset_report_timeout(dbname, remaining, nremaining, timeout_ms,
+							   "They were sent the signal to terminate and may still exit.");
+
+	if (nsessions > 0)
+	{
+		StringInfoData buf;
+
+		initStringInfo(&buf);
+		dbreset_describe_sessions(&buf, sessions, nsessions);
+		ereport(LOG,
+				(errmsg("role \"%s\" terminated %d sessions on database \"%s\"",
+						GetUserNameFromId(GetUserId(), false), nsessions,
+						dbname),
+				 errdetail_internal("Terminated: %s.", buf.data)));
+	}
+
+	return (Datum) 0;
+}
