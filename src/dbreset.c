@@ -11,6 +11,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -172,4 +173,36 @@ dbreset_check_not_protected(const char *dbname)
 
 	list_free(names);
 	pfree(rawstring);
+}
+
+/*
+ * dbreset_prevent_in_transaction_block
+ *		Refuse to run inside a transaction block (25001), as DROP DATABASE
+ *		does, because what the worker commits cannot be rolled back with
+ *		the caller's transaction.
+ *
+ *		Unlike DROP DATABASE, a function call in an autocommit statement is
+ *		fine, and so is a subtransaction inside one (a PL/pgSQL block with
+ *		an EXCEPTION clause): no rollback there could undo more than the
+ *		statement's own failure would.  xact.c does not expose the
+ *		top-level block state from inside a subtransaction, so there we
+ *		tell the two apart by whether the transaction began with the
+ *		current statement, which is the case in autocommit mode only.
+ */
+void
+dbreset_prevent_in_transaction_block(const char *what)
+{
+	bool		in_block;
+
+	if (!IsSubTransaction())
+		in_block = IsTransactionBlock();
+	else
+		in_block = GetCurrentTransactionStartTimestamp() !=
+			GetCurrentStatementStartTimestamp();
+
+	if (in_block)
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("%s cannot run inside a transaction block", what),
+				 errdetail("It commits on its own, and a rollback of the transaction could not undo it.")));
 }

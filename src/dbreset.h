@@ -26,6 +26,7 @@ extern bool dbreset_use_force_option;
 extern char *dbreset_get_dbname_arg(FunctionCallInfo fcinfo, int argno);
 extern int	dbreset_get_timeout_arg(FunctionCallInfo fcinfo, int argno);
 extern void dbreset_check_not_protected(const char *dbname);
+extern void dbreset_prevent_in_transaction_block(const char *what);
 
 /*
  * One session connected to a database, as seen in the ProcArray and (when

@@ -73,10 +73,15 @@ static char *drop_rolename = NULL;
  *		Look the database up by name and lock it in AccessExclusiveLock
  *		mode, retrying if it was renamed or dropped while we waited, as
  *		dropdb() does.  Returns InvalidOid if there is no such database.
+ *
+ *		The wait is bounded by lock_timeout, set from the caller's timeout;
+ *		its expiry is reported in terms of what was asked for.
  */
 static Oid
-lock_database(const char *dbname)
+lock_database(const char *dbname, int timeout_ms)
 {
+	MemoryContext oldcontext = CurrentMemoryContext;
+
 	for (;;)
 	{
 		Oid			dbid = get_database_oid(dbname, true);
@@ -84,7 +89,26 @@ lock_database(const char *dbname)
 		if (!OidIsValid(dbid))
 			return InvalidOid;
 
-		LockSharedObject(DatabaseRelationId, dbid, 0, AccessExclusiveLock);
+		PG_TRY();
+		{
+			LockSharedObject(DatabaseRelationId, dbid, 0, AccessExclusiveLock);
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(oldcontext);
+			edata = CopyErrorData();
+			if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+				PG_RE_THROW();
+			FlushErrorState();
+			ereport(ERROR,
+					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+					 errmsg("could not lock database \"%s\" within %d ms",
+							dbname, timeout_ms),
+					 errdetail("Another transaction holds a lock on the database. No session was terminated.")));
+		}
+		PG_END_TRY();
 
 		/* LockSharedObject has accepted invalidations: look again */
 		if (get_database_oid(dbname, true) == dbid)
@@ -257,7 +281,7 @@ drop_job_run(const void *argp, StringInfo result)
 	lockwait = psprintf("%d", args->timeout_ms);
 	SetConfigOption("lock_timeout", lockwait, PGC_USERSET, PGC_S_SESSION);
 
-	dbid = lock_database(dbname);
+	dbid = lock_database(dbname, args->timeout_ms);
 	if (!OidIsValid(dbid))
 	{
 		if (!args->if_exists)
@@ -355,12 +379,7 @@ dbreset_force_drop_database(PG_FUNCTION_ARGS)
 	args.timeout_ms = dbreset_get_timeout_arg(fcinfo, 2);
 	args.use_force = dbreset_use_force_option;
 
-	if (IsTransactionBlock())
-		ereport(ERROR,
-				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
-				 errmsg("%s cannot run inside a transaction block",
-						"dbreset.force_drop_database()"),
-				 errdetail("The drop commits on its own and could not be rolled back with the transaction.")));
+	dbreset_prevent_in_transaction_block("dbreset.force_drop_database()");
 	PreventCommandIfReadOnly("DROP DATABASE");
 	PreventCommandDuringRecovery("DROP DATABASE");
 	dbreset_check_not_protected(dbname);

@@ -77,6 +77,8 @@ typedef struct DbresetJobHeader
 	Oid			database_id;	/* caller's database, where the worker
 								 * connects */
 	Oid			authenticated_user_id;	/* who the worker connects as */
+	int			leader_procno;	/* caller's PGPROC, to join its lock group */
+	int			leader_pid;
 	Oid			current_user_id;	/* who the job runs as */
 	int			sec_context;
 	Size		args_len;
@@ -237,6 +239,8 @@ dbreset_run_job(DbresetJobKind kind, const void *args, Size args_len,
 	hdr->kind = kind;
 	hdr->database_id = MyDatabaseId;
 	hdr->authenticated_user_id = GetAuthenticatedUserId();
+	hdr->leader_procno = (int) (MyProc - ProcGlobal->allProcs);
+	hdr->leader_pid = MyProcPid;
 	GetUserIdAndSecContext(&hdr->current_user_id, &hdr->sec_context);
 	hdr->args_len = args_len;
 	shm_toc_insert(toc, DBRESET_KEY_HEADER, hdr);
@@ -269,6 +273,13 @@ dbreset_run_job(DbresetJobKind kind, const void *args, Size args_len,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("could not register background process"),
 				 errhint("You may need to increase \"max_worker_processes\".")));
+
+	/*
+	 * The worker joins our lock group, as parallel workers do, so that a
+	 * lock it waits for shows up in pg_blocking_pids() of this backend and
+	 * the deadlock detector sees the two as one.
+	 */
+	BecomeLockGroupLeader();
 
 	/* a worker that dies before attaching makes the receive return */
 	shm_mq_set_handle(mqh, handle);
@@ -364,6 +375,12 @@ dbreset_worker_main(Datum main_arg)
 	BackgroundWorkerInitializeConnectionByOid(hdr->database_id,
 											  hdr->authenticated_user_id,
 											  DBRESET_BGWORKER_FLAGS);
+	if (!BecomeLockGroupMember(&ProcGlobal->allProcs[hdr->leader_procno],
+							   hdr->leader_pid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the backend that started this worker has exited")));
+
 	/* messages go out in the database encoding, as the caller expects */
 	SetClientEncoding(GetDatabaseEncoding());
 

@@ -1,0 +1,134 @@
+# t/001_force_drop.pl
+#
+# force_drop_database() with real sessions: idle, active, idle in
+# transaction and lock-holding sessions are terminated and the database is
+# gone; a connection attempted during the drop fails cleanly; the LOG line
+# names who was terminated; the pre-13 flow (no FORCE) works the same.
+
+use strict;
+use warnings FATAL => 'all';
+
+use FindBin;
+use lib $FindBin::RealBin;
+
+use DbresetTest;
+use IPC::Run;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = new_node('main');
+
+# --- four kinds of sessions, all terminated, database gone -------------
+
+make_db($node, 'd1');
+my $idle = $node->background_psql('d1', on_error_stop => 0);
+$idle->query_safe('SELECT 1');
+
+my $active = $node->background_psql('d1', on_error_stop => 0);
+$active->query_until(qr/started/, "\\echo started\nSELECT pg_sleep(600);\n");
+
+my $in_xact = $node->background_psql('d1', on_error_stop => 0);
+$in_xact->query_safe('BEGIN');
+$in_xact->query_safe('SELECT count(*) FROM t');
+
+my $locker = $node->background_psql('d1', on_error_stop => 0);
+$locker->query_safe('BEGIN');
+$locker->query_safe('LOCK TABLE t IN SHARE MODE');
+
+wait_for_sessions($node, 'd1', 4);
+is( $node->safe_psql(
+		'postgres',
+		"SELECT string_agg(state, ',' ORDER BY state) FROM dbreset.sessions('d1')"
+	),
+	'active,idle,idle in transaction,idle in transaction',
+	'sessions() sees the four states');
+
+my $terminated =
+  $node->safe_psql('postgres', "SELECT dbreset.force_drop_database('d1')");
+is($terminated, 4, 'four sessions terminated');
+is(db_exists($node, 'd1'), 0, 'd1 is gone');
+is($node->safe_psql('postgres', "SELECT count(*) FROM dbreset.sessions('postgres') WHERE backend_type = 'client backend'"),
+	0, 'no session of d1 survived anywhere');
+ok( $node->log_contains(
+		qr/role "\S+" dropped database "d1" after terminating 4 sessions/),
+	'LOG line records the drop');
+ok($node->log_contains(qr/Terminated: pid \d+ \(user \S+, application 001_force_drop\.pl\)/),
+	'LOG detail names the terminated sessions');
+
+# the clients see core's termination message
+like(session_error($idle), qr/terminating connection due to administrator command/,
+	'idle client was told why');
+end_session($_) for ($idle, $active, $in_xact, $locker);
+
+# --- a connection attempted during the drop waits, then fails cleanly --
+
+make_db($node, 'd2');
+my $frozen = $node->background_psql('d2', on_error_stop => 0);
+my $frozen_pid = session_pid($frozen);
+stop_process($frozen_pid);
+
+my $dropper = $node->background_psql('postgres', on_error_stop => 0);
+$dropper->query_until(qr/started/,
+	"\\echo started\nSELECT dbreset.force_drop_database('d2', timeout => '60s');\n"
+);
+wait_for_drop_lock($node, 'd2');
+
+my ($stdout, $stderr) = ('', '');
+my $late = IPC::Run::start(
+	[ 'psql', '-XAtq', '-d', $node->connstr('d2'), '-c', 'SELECT 1' ],
+	'>', \$stdout, '2>', \$stderr);
+
+# the newcomer waits on the database lock, uncounted, in InitPostgres
+$node->poll_query_until(
+	'postgres', qq(
+SELECT count(*) = 1 FROM pg_locks
+WHERE locktype = 'object' AND classid = 'pg_database'::regclass
+  AND objid = (SELECT oid FROM pg_database WHERE datname = 'd2')
+  AND NOT granted)) or die 'newcomer never waited';
+is($node->safe_psql('postgres', "SELECT count(*) FROM dbreset.sessions('d2')"),
+	1, 'the waiting newcomer is not a session yet');
+
+continue_process($frozen_pid);
+$late->finish;
+like($stderr, qr/database "d2" does not exist/,
+	'connection attempted during the drop fails with 3D000');
+$dropper->query_safe('SELECT 1');
+is(db_exists($node, 'd2'), 0, 'd2 is gone');
+end_session($dropper);
+end_session($frozen);
+
+# --- the pre-13 flow: terminate, wait, plain DROP DATABASE --------------
+
+make_db($node, 'd3');
+my @plain = map { $node->background_psql('d3', on_error_stop => 0) } 1 .. 3;
+$_->query_safe('SELECT 1') for @plain;
+wait_for_sessions($node, 'd3', 3);
+is( $node->safe_psql(
+		'postgres', q(
+SET dbreset.use_force_option = off;
+SELECT dbreset.force_drop_database('d3');)),
+	3,
+	'use_force_option = off: three sessions terminated');
+is(db_exists($node, 'd3'), 0, 'd3 is gone without FORCE');
+end_session($_) for @plain;
+
+# --- terminate_sessions(): rows per session, database kept -------------
+
+make_db($node, 'd4');
+my @victims = map { $node->background_psql('d4', on_error_stop => 0) } 1 .. 2;
+$victims[$_]->query_safe("SET application_name = 'victim$_'") for 0 .. 1;
+wait_for_sessions($node, 'd4', 2);
+is( $node->safe_psql(
+		'postgres',
+		"SELECT string_agg(application_name || ':' || state, ',' ORDER BY application_name) FROM dbreset.terminate_sessions('d4')"
+	),
+	'victim0:idle,victim1:idle',
+	'terminate_sessions() returns one row per session');
+is($node->safe_psql('postgres', "SELECT count(*) FROM dbreset.sessions('d4')"),
+	0, 'they are gone when it returns');
+is(row_count($node, 'd4'), 100, 'd4 kept with its rows');
+end_session($_) for @victims;
+
+$node->stop;
+done_testing();

@@ -1,0 +1,158 @@
+#
+# DbresetTest -- helpers shared by dbreset's TAP tests.
+#
+# Every test starts its own cluster with new_node(); nothing here talks to a
+# cluster the test did not start.  The environment variable
+# DBRESET_USE_FORCE_OPTION (on/off) is written into each cluster's
+# configuration, so that scripts/test can run the whole suite with the
+# final DROP DATABASE done WITH (FORCE) and without it.
+
+package DbresetTest;
+
+use strict;
+use warnings FATAL => 'all';
+
+use Exporter 'import';
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+our @EXPORT = qw(new_node make_db db_exists row_count wait_for_sessions
+  stop_process continue_process wait_for_drop_lock wait_for_no_worker
+  session_pid end_session session_error);
+
+# new_node(name, %params)
+#	A started cluster with dbreset created in database postgres.  %params:
+#	conf => extra postgresql.conf lines, init => params for init().
+sub new_node
+{
+	my ($name, %params) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	my $force = $ENV{DBRESET_USE_FORCE_OPTION} // 'on';
+
+	$node->init(%{ $params{init} // {} });
+	$node->append_conf(
+		'postgresql.conf', qq(
+max_prepared_transactions = 4
+max_connections = 60
+dbreset.use_force_option = $force
+log_min_messages = info
+));
+	$node->append_conf('postgresql.conf', $params{conf}) if $params{conf};
+	$node->start;
+	$node->safe_psql('postgres', 'CREATE EXTENSION dbreset');
+	return $node;
+}
+
+# make_db(node, name, %params)
+#	A database with a table t of 100 rows, so that "still there, with its
+#	data" can be checked after a refusal.  owner => role.
+sub make_db
+{
+	my ($node, $name, %params) = @_;
+	my $owner = $params{owner} ? " OWNER $params{owner}" : '';
+
+	$node->safe_psql('postgres', qq(CREATE DATABASE "$name"$owner));
+	$node->safe_psql($name,
+		'CREATE TABLE t (i int); INSERT INTO t SELECT generate_series(1, 100)'
+	);
+	return;
+}
+
+# db_exists(node, name): 1 or 0
+sub db_exists
+{
+	my ($node, $name) = @_;
+	return $node->safe_psql('postgres',
+		"SELECT count(*) FROM pg_database WHERE datname = '$name'");
+}
+
+# row_count(node, name): the rows of t, read through a new connection --
+# proving the database is connectable and has its data.
+sub row_count
+{
+	my ($node, $name) = @_;
+	return $node->safe_psql($name, 'SELECT count(*) FROM t');
+}
+
+# wait_for_sessions(node, dbname, n): until n sessions are on dbname
+sub wait_for_sessions
+{
+	my ($node, $dbname, $n) = @_;
+	$node->poll_query_until('postgres',
+		"SELECT count(*) = $n FROM dbreset.sessions('$dbname')")
+	  or die "timed out waiting for $n sessions on $dbname";
+	return;
+}
+
+# session_pid(background psql): the backend pid behind it
+sub session_pid
+{
+	my ($session) = @_;
+	my $pid = $session->query_safe('SELECT pg_backend_pid()');
+	chomp $pid;
+	return $pid;
+}
+
+# end_session(background psql): stop psql whatever state it is in -- its
+# backend may have been terminated, or may be running a long query.
+sub end_session
+{
+	my ($session) = @_;
+	eval { $session->{run}->kill_kill; };
+	return;
+}
+
+# session_error(background psql): what psql printed on stderr when it next
+# tried to talk to its backend -- for sessions that were terminated.
+sub session_error
+{
+	my ($session) = @_;
+	eval { $session->query('SELECT 1'); };
+	return $session->{stderr};
+}
+
+# stop_process / continue_process: freeze a backend with SIGSTOP so that a
+# SIGTERM stays pending -- a session that will not leave until we let it.
+sub stop_process
+{
+	my ($pid) = @_;
+	kill 'STOP', $pid or die "could not stop $pid: $!";
+	return;
+}
+
+sub continue_process
+{
+	my ($pid) = @_;
+	kill 'CONT', $pid or die "could not continue $pid: $!";
+	return;
+}
+
+# wait_for_drop_lock(node, dbname): until a dbreset worker holds the
+# database's lock, i.e. the drop is under way and new connections wait.
+sub wait_for_drop_lock
+{
+	my ($node, $dbname) = @_;
+	$node->poll_query_until(
+		'postgres', qq(
+SELECT count(*) = 1
+FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+WHERE l.locktype = 'object'
+  AND l.classid = 'pg_database'::regclass
+  AND l.objid = (SELECT oid FROM pg_database WHERE datname = '$dbname')
+  AND l.mode = 'AccessExclusiveLock' AND l.granted
+  AND a.backend_type = 'dbreset worker')) or die "no drop lock on $dbname";
+	return;
+}
+
+# wait_for_no_worker(node): until no dbreset worker is left
+sub wait_for_no_worker
+{
+	my ($node) = @_;
+	$node->poll_query_until('postgres',
+		"SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'dbreset worker'"
+	) or die "dbreset worker still running";
+	return;
+}
+
+1;
