@@ -18,11 +18,16 @@ PG_CFLAGS = -Wall -Wextra -Werror -isystem $(shell $(PG_CONFIG) --includedir-ser
 
 # pg_regress files are derived from what is there
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
-REGRESS_OPTS = --temp-instance=tmp_check --temp-config=scripts/regress.conf
+# server settings of the temporary instances; scripts/test points this at a
+# copy with dbreset.use_force_option = off for its second pass
+DBRESET_TEMP_CONFIG ?= scripts/regress.conf
+REGRESS_OPTS = --temp-instance=tmp_check --temp-config=$(DBRESET_TEMP_CONFIG)
 
 ISOLATION = $(patsubst specs/%.spec,%,$(sort $(wildcard specs/*.spec)))
-ISOLATION_OPTS = --temp-instance=tmp_check_iso --temp-config=scripts/regress.conf
+ISOLATION_OPTS = --temp-instance=tmp_check_iso --temp-config=$(DBRESET_TEMP_CONFIG)
 
+# TAP tests (t/*.pl); scripts/test runs them itself (TAP_TESTS=), once per
+# major and per dbreset.use_force_option setting
 TAP_TESTS = 1
 
 PG_CONFIG ?= pg_config

@@ -41,8 +41,6 @@ SELECT name, boot_val, context, vartype FROM pg_settings
 WHERE name LIKE 'dbreset.%' ORDER BY 1;
 -- the list must parse
 SET dbreset.protected_databases = 'a, "b';
--- the prefix is reserved
-SET dbreset.no_such_setting = on;
 
 -- a database with nobody connected: nothing to terminate, dropped
 CREATE DATABASE dbreset_api1;

@@ -19,14 +19,17 @@
 #include "postgres.h"
 
 #include "catalog/pg_authid.h"
+#include "catalog/pg_database.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/proc.h"
 #include "storage/shm_mq.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/guc.h"
+#include "utils/tuplestore.h"
 
 #if PG_VERSION_NUM < 120000
 #error "dbreset requires PostgreSQL 12 or later"
@@ -98,7 +101,27 @@ dbreset_local_beentry(int idx)
 #define dbreset_shm_mq_send(mqh, len, data) \
 	shm_mq_send((mqh), (len), (data), false, true)
 #else
-extern void dbreset_init_materialized_srf(FunctionCallInfo fcinfo);
+static inline void
+dbreset_init_materialized_srf(FunctionCallInfo fcinfo)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TupleDesc	tupdesc;
+	MemoryContext oldcontext;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		!(rsinfo->allowedModes & SFRM_Materialize))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-valued function called in context that cannot accept a set")));
+
+	oldcontext = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = tuplestore_begin_heap(true, false, work_mem);
+	rsinfo->setDesc = tupdesc;
+	MemoryContextSwitchTo(oldcontext);
+}
 
 #define dbreset_reserve_guc_prefix(prefix) EmitWarningsOnPlaceholders(prefix)
 #define dbreset_shm_mq_send(mqh, len, data) \

@@ -31,7 +31,6 @@
 #include "postgres.h"
 
 #include "access/xact.h"
-#include "commands/variable.h"
 #include "libpq/pqformat.h"
 #include "libpq/pqmq.h"
 #include "mb/pg_wchar.h"
@@ -268,18 +267,19 @@ dbreset_run_job(DbresetJobKind kind, const void *args, Size args_len,
 	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
 	worker.bgw_notify_pid = MyProcPid;
 
+	/*
+	 * The worker joins our lock group, as parallel workers do, so that a
+	 * lock it waits for shows up in pg_blocking_pids() of this backend and
+	 * the deadlock detector sees the two as one.  Become the leader before
+	 * the worker can look.
+	 */
+	BecomeLockGroupLeader();
+
 	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("could not register background process"),
 				 errhint("You may need to increase \"max_worker_processes\".")));
-
-	/*
-	 * The worker joins our lock group, as parallel workers do, so that a
-	 * lock it waits for shows up in pg_blocking_pids() of this backend and
-	 * the deadlock detector sees the two as one.
-	 */
-	BecomeLockGroupLeader();
 
 	/* a worker that dies before attaching makes the receive return */
 	shm_mq_set_handle(mqh, handle);

@@ -36,8 +36,9 @@ is($watcher->query_safe("SELECT count(*) FROM pg_stat_activity WHERE datname = '
 is($watcher->query_safe("SELECT count(*) FROM dbreset.sessions('s1')"),
 	2, 'sessions() sees two sessions on s1');
 
-$node->safe_psql('postgres', "SELECT pg_terminate_backend($_, 10000)")
+$node->safe_psql('postgres', "SELECT pg_terminate_backend($_)")
   for @pids;
+wait_for_sessions($node, 's1', 0);
 
 is($watcher->query_safe("SELECT count(*) FROM dbreset.sessions('s1')"),
 	0, 'later in the same transaction, sessions() shows them gone');
