@@ -62,10 +62,9 @@ extern void dbreset_describe_sessions(StringInfo buf,
 
 /*
  * Jobs run by the background worker core (worker.c).  A job runs inside
- * the worker's own top-level transaction, with the caller's identity; it
- * may append a result to "result", which the caller receives after the
- * worker committed.  after_commit, when set, runs once the transaction
- * has committed (for log lines that must not claim what did not happen).
+ * the worker's own top-level transaction, with the caller's identity, once
+ * the caller has released it; it may append a result to "result", which
+ * the caller receives after the worker committed.
  */
 typedef enum DbresetJobKind
 {
@@ -76,11 +75,15 @@ typedef struct DbresetJob
 {
 	const char *name;			/* shown as the worker's activity */
 	void		(*run) (const void *args, StringInfo result);
-	void		(*after_commit) (const void *args);
 } DbresetJob;
 
-extern void dbreset_run_job(DbresetJobKind kind, const void *args,
-							Size args_len, StringInfo result);
+typedef struct DbresetJobHandle DbresetJobHandle;
+
+extern DbresetJobHandle *dbreset_job_start(DbresetJobKind kind,
+										   const void *args, Size args_len);
+extern void dbreset_job_release(DbresetJobHandle *job);
+extern void dbreset_job_finish(DbresetJobHandle *job, StringInfo result);
+extern void dbreset_job_cancel(int code, Datum arg);
 extern void dbreset_job_point_of_no_return(void);
 
 /* drop.c */

@@ -4,8 +4,7 @@
  *	  dbreset.force_drop_database(): block new connections, terminate the
  *	  sessions, drop -- in one background worker transaction.
  *
- * The caller checks its arguments and hands the job to the worker core
- * (worker.c).  In the worker, the job:
+ * The caller, in its own transaction:
  *
  *	1. takes the database object's lock in AccessExclusiveLock mode, as
  *	   dropdb() does first.  New connections, superusers and background
@@ -13,12 +12,21 @@
  *	   ProcArray, and fail once the drop commits: the old recipe's REVOKE
  *	   CONNECT step, without a race and with nothing to undo on failure;
  *	2. makes every check DROP DATABASE would make (owner, template, open
- *	   database, replication slots, subscriptions, prepared transactions),
- *	   so that a refusal comes before any session is touched;
- *	3. checks that the caller may terminate every session, signals them
- *	   all and waits until they have left the ProcArray;
- *	4. runs DROP DATABASE through ProcessUtility as a top-level statement,
- *	   WITH (FORCE) on 13+ unless dbreset.use_force_option is off.
+ *	   database, replication slots, subscriptions, prepared transactions)
+ *	   and checks that it may terminate every session, so that a refusal
+ *	   comes before any session is touched;
+ *	3. starts the background worker, signals the sessions and waits until
+ *	   they have left the ProcArray -- while the worker starts up;
+ *	4. releases the worker, which runs DROP DATABASE through ProcessUtility
+ *	   as a top-level statement in a transaction of its own, WITH (FORCE)
+ *	   on 13+ unless dbreset.use_force_option is off.  The worker is in the
+ *	   caller's lock group, so the caller's lock does not block it.
+ *
+ * The caller holds the lock from step 1 until the worker has committed,
+ * so no session can arrive in between.  Doing steps 1-3 in the caller
+ * rather than in the worker takes the worker's start-up (a fork and a
+ * connection, a few milliseconds) off the critical path, and lets the
+ * checks run with the caller's own identity.
  *
  * IDENTIFICATION
  *	  src/drop.c
@@ -42,6 +50,7 @@
 #include "nodes/plannodes.h"
 #include "pgstat.h"
 #include "replication/slot.h"
+#include "storage/ipc.h"
 #include "storage/lmgr.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
@@ -58,15 +67,42 @@ PG_FUNCTION_INFO_V1(dbreset_force_drop_database);
 typedef struct DbresetDropArgs
 {
 	NameData	dbname;
-	bool		if_exists;
 	bool		use_force;
 	int			timeout_ms;
 } DbresetDropArgs;
 
-/* Worker side: what the job did, for the log line after the commit */
-static char *drop_terminated = NULL;
-static int	drop_nterminated = 0;
-static char *drop_rolename = NULL;
+
+/*
+ * lock_database_oid
+ *		LockSharedObject() on the database, with the expiry of lock_timeout
+ *		reported as what the caller asked for.
+ */
+static void
+lock_database_oid(const char *dbname, Oid dbid, int timeout_ms)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		LockSharedObject(DatabaseRelationId, dbid, 0, AccessExclusiveLock);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+			PG_RE_THROW();
+		FlushErrorState();
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("could not lock database \"%s\" within %d ms",
+						dbname, timeout_ms),
+				 errdetail("Another transaction holds a lock on the database. No session was terminated.")));
+	}
+	PG_END_TRY();
+}
 
 /*
  * lock_database
@@ -74,48 +110,38 @@ static char *drop_rolename = NULL;
  *		mode, retrying if it was renamed or dropped while we waited, as
  *		dropdb() does.  Returns InvalidOid if there is no such database.
  *
- *		The wait is bounded by lock_timeout, set from the caller's timeout;
- *		its expiry is reported in terms of what was asked for.
+ *		The wait is bounded by lock_timeout, set from the caller's timeout
+ *		for this call only; its expiry is reported in terms of what was
+ *		asked for.
  */
 static Oid
 lock_database(const char *dbname, int timeout_ms)
 {
-	MemoryContext oldcontext = CurrentMemoryContext;
+	int			save_nestlevel = NewGUCNestLevel();
+	Oid			dbid;
+
+	/* bound the wait by the caller's timeout, for this call only */
+	(void) set_config_option("lock_timeout", psprintf("%d", timeout_ms),
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
 
 	for (;;)
 	{
-		Oid			dbid = get_database_oid(dbname, true);
-
+		dbid = get_database_oid(dbname, true);
 		if (!OidIsValid(dbid))
-			return InvalidOid;
+			break;
 
-		PG_TRY();
-		{
-			LockSharedObject(DatabaseRelationId, dbid, 0, AccessExclusiveLock);
-		}
-		PG_CATCH();
-		{
-			ErrorData  *edata;
-
-			MemoryContextSwitchTo(oldcontext);
-			edata = CopyErrorData();
-			if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
-				PG_RE_THROW();
-			FlushErrorState();
-			ereport(ERROR,
-					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-					 errmsg("could not lock database \"%s\" within %d ms",
-							dbname, timeout_ms),
-					 errdetail("Another transaction holds a lock on the database. No session was terminated.")));
-		}
-		PG_END_TRY();
+		lock_database_oid(dbname, dbid, timeout_ms);
 
 		/* LockSharedObject has accepted invalidations: look again */
 		if (get_database_oid(dbname, true) == dbid)
-			return dbid;
+			break;
 
 		UnlockSharedObject(DatabaseRelationId, dbid, 0, AccessExclusiveLock);
 	}
+
+	AtEOXact_GUC(true, save_nestlevel);
+	return dbid;
 }
 
 /*
@@ -262,97 +288,71 @@ run_drop_database(const char *dbname, bool use_force)
 
 /*
  * drop_job_run
- *		The drop job, run in the worker's transaction.  The result is the
- *		number of sessions terminated, as an int32.
+ *		The drop job, run in the worker's transaction once the caller has
+ *		locked the database, checked it and seen its sessions leave.  The
+ *		result is empty: the caller knows what it terminated.
  */
 static void
 drop_job_run(const void *argp, StringInfo result)
 {
 	const DbresetDropArgs *args = (const DbresetDropArgs *) argp;
-	const char *dbname = NameStr(args->dbname);
-	char	   *lockwait;
-	Oid			dbid;
-	DbresetSession *sessions;
-	int			nsessions;
-	int		   *remaining;
-	int			nremaining;
 
-	/* bound the wait for the database lock by the caller's timeout */
-	lockwait = psprintf("%d", args->timeout_ms);
-	SetConfigOption("lock_timeout", lockwait, PGC_USERSET, PGC_S_SESSION);
-
-	dbid = lock_database(dbname, args->timeout_ms);
-	if (!OidIsValid(dbid))
-	{
-		if (!args->if_exists)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_DATABASE),
-					 errmsg("database \"%s\" does not exist", dbname)));
-		ereport(NOTICE,
-				(errmsg("database \"%s\" does not exist, skipping", dbname)));
-		pq_sendint32(result, 0);
-		drop_nterminated = -1;
-		return;
-	}
-
-	check_droppable(dbname, dbid);
-
-	sessions = dbreset_collect_sessions(dbid, &nsessions);
-	dbreset_check_terminate_all(sessions, nsessions);
-	dbreset_signal_sessions(sessions, nsessions);
-	nremaining = dbreset_wait_for_exit(dbid, sessions, nsessions,
-									   args->timeout_ms, &remaining);
-	if (nremaining > 0)
-		dbreset_report_timeout(dbname, remaining, nremaining,
-							   args->timeout_ms,
-							   "The database was not dropped.");
-
-	if (nsessions > 0)
-	{
-		StringInfoData buf;
-
-		initStringInfo(&buf);
-		dbreset_describe_sessions(&buf, sessions, nsessions);
-		drop_terminated = MemoryContextStrdup(TopMemoryContext, buf.data);
-	}
-	drop_nterminated = nsessions;
-	drop_rolename = MemoryContextStrdup(TopMemoryContext,
-										GetUserNameFromId(GetUserId(), false));
-
+	(void) result;
 	dbreset_job_point_of_no_return();
-	run_drop_database(dbname, args->use_force);
-
-	pq_sendint32(result, nsessions);
-}
-
-/*
- * drop_job_after_commit
- *		Record who dropped what, and whom that terminated, once the drop
- *		has committed.  Outside the transaction no catalog can be read, so
- *		the names were collected beforehand.
- */
-static void
-drop_job_after_commit(const void *argp)
-{
-	const DbresetDropArgs *args = (const DbresetDropArgs *) argp;
-
-	if (drop_nterminated < 0)
-		return;					/* IF EXISTS and nothing to drop */
-
-	ereport(LOG,
-			(errmsg_plural("role \"%s\" dropped database \"%s\" after terminating %d session",
-						   "role \"%s\" dropped database \"%s\" after terminating %d sessions",
-						   drop_nterminated, drop_rolename,
-						   NameStr(args->dbname), drop_nterminated),
-			 drop_nterminated > 0 ?
-			 errdetail_internal("Terminated: %s.", drop_terminated) : 0));
+	run_drop_database(NameStr(args->dbname), args->use_force);
 }
 
 const DbresetJob dbreset_drop_job = {
 	.name = "dbreset: drop database",
 	.run = drop_job_run,
-	.after_commit = drop_job_after_commit,
 };
+
+/*
+ * terminate_for_drop
+ *		Steps 2 to 4 on the caller's side, with the database locked: check
+ *		and signal the sessions while the worker starts, wait for them to
+ *		leave, then let the worker drop.  Returns the number of sessions
+ *		terminated; *described lists them for the log line.
+ */
+static int
+terminate_for_drop(const DbresetDropArgs *args, Oid dbid, char **described)
+{
+	const char *dbname = NameStr(args->dbname);
+	DbresetSession *sessions;
+	int			nsessions;
+	int		   *remaining;
+	int			nremaining;
+	DbresetJobHandle *job;
+	StringInfoData buf;
+	StringInfoData result;
+
+	sessions = dbreset_collect_sessions(dbid, &nsessions);
+	dbreset_check_terminate_all(sessions, nsessions);
+
+	/* names are read now: the sessions' status entries vanish as they exit */
+	initStringInfo(&buf);
+	dbreset_describe_sessions(&buf, sessions, nsessions);
+	*described = buf.data;
+
+	job = dbreset_job_start(DBRESET_JOB_DROP, args, sizeof(*args));
+	PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
+	{
+		dbreset_signal_sessions(sessions, nsessions);
+		nremaining = dbreset_wait_for_exit(dbid, sessions, nsessions,
+										   args->timeout_ms, &remaining);
+		if (nremaining > 0)
+			dbreset_report_timeout(dbname, remaining, nremaining,
+								   args->timeout_ms,
+								   "The database was not dropped.");
+
+		dbreset_job_release(job);
+		initStringInfo(&result);
+		dbreset_job_finish(job, &result);
+	}
+	PG_END_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
+
+	return nsessions;
+}
 
 /*
  * dbreset.force_drop_database(dbname name, if_exists boolean DEFAULT false,
@@ -365,17 +365,21 @@ const DbresetJob dbreset_drop_job = {
  *		run inside a transaction block, as DROP DATABASE does.  Needs what
  *		DROP DATABASE needs (ownership) and what pg_terminate_backend()
  *		needs for every session.  REVOKEd from PUBLIC.
+ *
+ *		A LOG line records who dropped what and whom that terminated.
  */
 Datum
 dbreset_force_drop_database(PG_FUNCTION_ARGS)
 {
 	DbresetDropArgs args;
-	StringInfoData result;
 	char	   *dbname = dbreset_get_dbname_arg(fcinfo, 0);
+	bool		if_exists = PG_ARGISNULL(1) ? false : PG_GETARG_BOOL(1);
+	Oid			dbid;
+	int			nterminated;
+	char	   *described;
 
 	memset(&args, 0, sizeof(args));
 	namestrcpy(&args.dbname, dbname);
-	args.if_exists = PG_ARGISNULL(1) ? false : PG_GETARG_BOOL(1);
 	args.timeout_ms = dbreset_get_timeout_arg(fcinfo, 2);
 	args.use_force = dbreset_use_force_option;
 
@@ -384,8 +388,32 @@ dbreset_force_drop_database(PG_FUNCTION_ARGS)
 	PreventCommandDuringRecovery("DROP DATABASE");
 	dbreset_check_not_protected(dbname);
 
-	initStringInfo(&result);
-	dbreset_run_job(DBRESET_JOB_DROP, &args, sizeof(args), &result);
+	dbid = lock_database(dbname, args.timeout_ms);
+	if (!OidIsValid(dbid))
+	{
+		if (!if_exists)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_DATABASE),
+					 errmsg("database \"%s\" does not exist", dbname)));
+		ereport(NOTICE,
+				(errmsg("database \"%s\" does not exist, skipping", dbname)));
+		PG_RETURN_INT32(0);
+	}
 
-	PG_RETURN_INT32(pq_getmsgint(&result, 4));
+	check_droppable(dbname, dbid);
+	nterminated = terminate_for_drop(&args, dbid, &described);
+
+	/* dropped and committed: new connections may now learn it is gone */
+	UnlockSharedObject(DatabaseRelationId, dbid, 0, AccessExclusiveLock);
+
+	ereport(LOG,
+			(errmsg_plural("role \"%s\" dropped database \"%s\" after terminating %d session",
+						   "role \"%s\" dropped database \"%s\" after terminating %d sessions",
+						   nterminated,
+						   GetUserNameFromId(GetUserId(), false), dbname,
+						   nterminated),
+			 nterminated > 0 ?
+			 errdetail_internal("Terminated: %s.", described) : 0));
+
+	PG_RETURN_INT32(nterminated);
 }

@@ -211,15 +211,22 @@ dbreset_check_terminate_all(const DbresetSession *sessions, int nsessions)
  * dbreset_signal_sessions
  *		Send SIGTERM to every session still there, to its whole process
  *		group as core does, without waiting.
+ *
+ *		ProcArrayLock is held (shared) across the loop, so a pid cannot be
+ *		reused by a new backend between the look-up and the signal, and the
+ *		first sessions to exit (which need the lock exclusively to leave the
+ *		ProcArray) wait a few microseconds for the loop instead of making it
+ *		wait for each of them.
  */
 void
 dbreset_signal_sessions(const DbresetSession *sessions, int nsessions)
 {
 	int			i;
 
+	LWLockAcquire(ProcArrayLock, LW_SHARED);
 	for (i = 0; i < nsessions; i++)
 	{
-		if (BackendPidGetProc(sessions[i].pid) == NULL)
+		if (BackendPidGetProcWithLock(sessions[i].pid) == NULL)
 			continue;			/* already gone */
 #ifdef WIN32
 		(void) kill(sessions[i].pid, SIGTERM);
@@ -227,6 +234,7 @@ dbreset_signal_sessions(const DbresetSession *sessions, int nsessions)
 		(void) kill(-sessions[i].pid, SIGTERM);
 #endif
 	}
+	LWLockRelease(ProcArrayLock);
 }
 
 /*

@@ -18,6 +18,13 @@
  * way parallel query workers report to their leader.  A job's result
  * travels as one message of type 'r' sent after the commit.
  *
+ * A job has three steps on the caller's side.  dbreset_job_start() starts
+ * the worker, which connects and then waits; meanwhile the caller does
+ * what must happen in its own transaction (take locks, check, terminate
+ * sessions) so that the worker's start-up is not on the critical path.
+ * dbreset_job_release() lets the worker run the job, and
+ * dbreset_job_finish() waits for its result.
+ *
  * Cancellation: a cancelled or terminated caller stops the worker, unless
  * the worker has already passed its point of no return (the DROP itself
  * has begun, which must not be interrupted halfway).  The two sides agree
@@ -65,9 +72,10 @@
 #define DBRESET_MSG_RESULT		'r'
 
 /* Values of DbresetJobHeader.state */
-#define DBRESET_STATE_RUNNING	0	/* may still be cancelled */
-#define DBRESET_STATE_CANCELLED 1	/* caller gave up; worker must stop */
-#define DBRESET_STATE_COMMITTING 2	/* past the point of no return */
+#define DBRESET_STATE_WAITING	0	/* worker must wait for the release */
+#define DBRESET_STATE_RELEASED	1	/* worker may run the job */
+#define DBRESET_STATE_CANCELLED 2	/* caller gave up; worker must stop */
+#define DBRESET_STATE_COMMITTING 3	/* past the point of no return */
 
 typedef struct DbresetJobHeader
 {
@@ -82,6 +90,16 @@ typedef struct DbresetJobHeader
 	int			sec_context;
 	Size		args_len;
 } DbresetJobHeader;
+
+/* Caller side: a job started by dbreset_job_start() */
+struct DbresetJobHandle
+{
+	dsm_segment *seg;
+	DbresetJobHeader *hdr;
+	shm_mq	   *mq;
+	shm_mq_handle *mqh;
+	BackgroundWorkerHandle *handle;
+};
 
 /* Worker side: the header of the job this process runs */
 static DbresetJobHeader *MyJobHeader = NULL;
@@ -107,41 +125,43 @@ dbreset_lookup_job(DbresetJobKind kind)
 }
 
 /*
- * dbreset_cancel_worker
- *		Error cleanup on the caller's side: unless the worker has passed its
- *		point of no return, mark the job cancelled and terminate the worker,
- *		so that its transaction aborts and nothing is dropped.  Runs for
- *		ERROR (cancel, statement_timeout) and for FATAL (the caller was
- *		terminated) alike.
+ * dbreset_job_cancel
+ *		Error cleanup on the caller's side, for PG_ENSURE_ERROR_CLEANUP
+ *		around everything between dbreset_job_start() and
+ *		dbreset_job_finish(): unless the worker has passed its point of no
+ *		return, mark the job cancelled and terminate the worker, so that
+ *		its transaction aborts and nothing is dropped.  Runs for ERROR
+ *		(cancel, statement_timeout, a refusal) and for FATAL (the caller
+ *		was terminated) alike.
  */
-static void
-dbreset_cancel_worker(int code, Datum arg)
+void
+dbreset_job_cancel(int code, Datum arg)
 {
-	BackgroundWorkerHandle *handle = (BackgroundWorkerHandle *) DatumGetPointer(arg);
-	DbresetJobHeader *hdr = MyJobHeader;
-	uint32		expected = DBRESET_STATE_RUNNING;
+	DbresetJobHandle *job = (DbresetJobHandle *) DatumGetPointer(arg);
+	uint32		state = pg_atomic_read_u32(&job->hdr->state);
 
 	(void) code;
-	if (hdr != NULL &&
-		!pg_atomic_compare_exchange_u32(&hdr->state, &expected,
-										DBRESET_STATE_CANCELLED) &&
-		expected == DBRESET_STATE_COMMITTING)
+	while (state == DBRESET_STATE_WAITING || state == DBRESET_STATE_RELEASED)
 	{
-		/*
-		 * The DROP has begun: let it finish rather than leave a half-dropped
-		 * database.  The worker logs what it did.
-		 */
-		MyJobHeader = NULL;
-		return;
+		if (pg_atomic_compare_exchange_u32(&job->hdr->state, &state,
+										   DBRESET_STATE_CANCELLED))
+		{
+			TerminateBackgroundWorker(job->handle);
+			return;
+		}
 	}
-	MyJobHeader = NULL;
-	TerminateBackgroundWorker(handle);
+
+	/*
+	 * The DROP has begun: let it finish rather than leave a half-dropped
+	 * database.  The server log records what was dropped.
+	 */
 }
 
 /*
  * dbreset_receive
- *		Read the worker's messages until it detaches: re-throw its notices
- *		and its error, keep its result.  Returns whether a result arrived.
+ *		Read the worker's messages until its result arrives or it detaches:
+ *		re-throw its notices and its error, keep its result.  Returns
+ *		whether a result arrived.
  *
  *		shm_mq_receive() waits on the latch with CHECK_FOR_INTERRUPTS(), so a
  *		cancel reaches us here, and on PostgreSQL 15+ we keep absorbing the
@@ -150,8 +170,6 @@ dbreset_cancel_worker(int code, Datum arg)
 static bool
 dbreset_receive(shm_mq_handle *mqh, StringInfo result)
 {
-	bool		got_result = false;
-
 	for (;;)
 	{
 		shm_mq_result res;
@@ -184,44 +202,45 @@ dbreset_receive(shm_mq_handle *mqh, StringInfo result)
 					break;
 				}
 			case DBRESET_MSG_RESULT:
+
+				/*
+				 * Sent after the commit, and last: no need to wait for the
+				 * worker to exit.
+				 */
 				appendBinaryStringInfo(result, msg.data + msg.cursor,
 									   msg.len - msg.cursor);
-				got_result = true;
-				break;
+				return true;
 			default:
 				/* ignore anything else the protocol layer may send */
 				break;
 		}
 	}
 
-	return got_result;
+	return false;
 }
 
 /*
- * dbreset_run_job
- *		Run job "kind" with the given arguments in a new background worker
- *		and wait for it.  On success, "result" holds what the job returned.
+ * dbreset_job_start
+ *		Start a background worker for job "kind" with the given arguments.
+ *		The worker connects to the caller's database with the caller's
+ *		identity, then waits for dbreset_job_release().
  *
  *		The caller's current user and security context travel to the
  *		worker, so permission checks there see what they would see here
- *		(SET ROLE, SECURITY DEFINER).  The worker connects to the caller's
- *		database.  No free worker slot is an error, as in core.
+ *		(SET ROLE, SECURITY DEFINER).  No free worker slot is an error, as
+ *		in core.  Until dbreset_job_finish() the caller must arrange for
+ *		dbreset_job_cancel() to run on error.
  */
-void
-dbreset_run_job(DbresetJobKind kind, const void *args, Size args_len,
-				StringInfo result)
+DbresetJobHandle *
+dbreset_job_start(DbresetJobKind kind, const void *args, Size args_len)
 {
+	DbresetJobHandle *job = palloc0(sizeof(DbresetJobHandle));
 	shm_toc_estimator e;
 	Size		segsize;
-	dsm_segment *seg;
 	shm_toc    *toc;
 	DbresetJobHeader *hdr;
 	char	   *argspace;
-	shm_mq	   *mq;
-	shm_mq_handle *mqh;
 	BackgroundWorker worker;
-	BackgroundWorkerHandle *handle;
-	bool		got_result;
 
 	shm_toc_initialize_estimator(&e);
 	shm_toc_estimate_chunk(&e, sizeof(DbresetJobHeader));
@@ -230,11 +249,12 @@ dbreset_run_job(DbresetJobKind kind, const void *args, Size args_len,
 	shm_toc_estimate_keys(&e, 3);
 	segsize = shm_toc_estimate(&e);
 
-	seg = dsm_create(segsize, 0);
-	toc = shm_toc_create(DBRESET_SHM_MAGIC, dsm_segment_address(seg), segsize);
+	job->seg = dsm_create(segsize, 0);
+	toc = shm_toc_create(DBRESET_SHM_MAGIC, dsm_segment_address(job->seg),
+						 segsize);
 
 	hdr = shm_toc_allocate(toc, sizeof(DbresetJobHeader));
-	pg_atomic_init_u32(&hdr->state, DBRESET_STATE_RUNNING);
+	pg_atomic_init_u32(&hdr->state, DBRESET_STATE_WAITING);
 	hdr->kind = kind;
 	hdr->database_id = MyDatabaseId;
 	hdr->authenticated_user_id = GetAuthenticatedUserId();
@@ -243,16 +263,17 @@ dbreset_run_job(DbresetJobKind kind, const void *args, Size args_len,
 	GetUserIdAndSecContext(&hdr->current_user_id, &hdr->sec_context);
 	hdr->args_len = args_len;
 	shm_toc_insert(toc, DBRESET_KEY_HEADER, hdr);
+	job->hdr = hdr;
 
 	argspace = shm_toc_allocate(toc, args_len);
 	memcpy(argspace, args, args_len);
 	shm_toc_insert(toc, DBRESET_KEY_ARGS, argspace);
 
-	mq = shm_mq_create(shm_toc_allocate(toc, DBRESET_MQ_SIZE),
-					   DBRESET_MQ_SIZE);
-	shm_toc_insert(toc, DBRESET_KEY_MQ, mq);
-	shm_mq_set_receiver(mq, MyProc);
-	mqh = shm_mq_attach(mq, seg, NULL);
+	job->mq = shm_mq_create(shm_toc_allocate(toc, DBRESET_MQ_SIZE),
+							DBRESET_MQ_SIZE);
+	shm_toc_insert(toc, DBRESET_KEY_MQ, job->mq);
+	shm_mq_set_receiver(job->mq, MyProc);
+	job->mqh = shm_mq_attach(job->mq, job->seg, NULL);
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
@@ -264,36 +285,64 @@ dbreset_run_job(DbresetJobKind kind, const void *args, Size args_len,
 	snprintf(worker.bgw_name, BGW_MAXLEN, "dbreset worker for PID %d",
 			 MyProcPid);
 	snprintf(worker.bgw_type, BGW_MAXLEN, "dbreset worker");
-	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
+	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(job->seg));
 	worker.bgw_notify_pid = MyProcPid;
 
 	/*
-	 * The worker joins our lock group, as parallel workers do, so that a
-	 * lock it waits for shows up in pg_blocking_pids() of this backend and
-	 * the deadlock detector sees the two as one.  Become the leader before
-	 * the worker can look.
+	 * The worker joins our lock group, as parallel workers do: locks we
+	 * hold do not block it, a lock it waits for shows up in
+	 * pg_blocking_pids() of this backend, and the deadlock detector sees
+	 * the two as one.  Become the leader before the worker can look.
 	 */
 	BecomeLockGroupLeader();
 
-	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	if (!RegisterDynamicBackgroundWorker(&worker, &job->handle))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("could not register background process"),
 				 errhint("You may need to increase \"max_worker_processes\".")));
 
 	/* a worker that dies before attaching makes the receive return */
-	shm_mq_set_handle(mqh, handle);
+	shm_mq_set_handle(job->mqh, job->handle);
 
-	MyJobHeader = hdr;
-	PG_ENSURE_ERROR_CLEANUP(dbreset_cancel_worker, PointerGetDatum(handle));
-	{
-		got_result = dbreset_receive(mqh, result);
-	}
-	PG_END_ENSURE_ERROR_CLEANUP(dbreset_cancel_worker, PointerGetDatum(handle));
-	MyJobHeader = NULL;
+	return job;
+}
 
-	dsm_detach(seg);
-	pfree(handle);
+/*
+ * dbreset_job_release
+ *		Let the worker run its job, and wake it if it is already waiting.
+ *		The worker sets itself as the queue's sender before it first looks
+ *		at the state, so either it sees the release or we see it to wake.
+ */
+void
+dbreset_job_release(DbresetJobHandle *job)
+{
+	uint32		expected = DBRESET_STATE_WAITING;
+	PGPROC	   *worker;
+
+	if (!pg_atomic_compare_exchange_u32(&job->hdr->state, &expected,
+										DBRESET_STATE_RELEASED))
+		elog(ERROR, "dbreset job in unexpected state %u", expected);
+
+	worker = shm_mq_get_sender(job->mq);
+	if (worker != NULL)
+		SetLatch(&worker->procLatch);
+}
+
+/*
+ * dbreset_job_finish
+ *		Wait for the worker's result (what the job appended to its result
+ *		buffer, available once the worker has committed), re-throwing its
+ *		notices and errors, then let go of the segment.
+ */
+void
+dbreset_job_finish(DbresetJobHandle *job, StringInfo result)
+{
+	bool		got_result = dbreset_receive(job->mqh, result);
+
+	dsm_detach(job->seg);
+	pfree(job->handle);
+	pfree(job);
 
 	if (!got_result)
 		ereport(ERROR,
@@ -312,7 +361,7 @@ dbreset_run_job(DbresetJobKind kind, const void *args, Size args_len,
 void
 dbreset_job_point_of_no_return(void)
 {
-	uint32		expected = DBRESET_STATE_RUNNING;
+	uint32		expected = DBRESET_STATE_RELEASED;
 
 	Assert(MyJobHeader != NULL);
 	if (!pg_atomic_compare_exchange_u32(&MyJobHeader->state, &expected,
@@ -320,6 +369,33 @@ dbreset_job_point_of_no_return(void)
 		ereport(ERROR,
 				(errcode(ERRCODE_QUERY_CANCELED),
 				 errmsg("canceling dbreset background worker because its caller was canceled")));
+}
+
+/*
+ * dbreset_wait_for_release
+ *		Worker side: wait until the caller releases the job, or stop if it
+ *		gave up.  The latch wait keeps us responsive to SIGTERM and to
+ *		postmaster death.
+ */
+static void
+dbreset_wait_for_release(DbresetJobHeader *hdr)
+{
+	for (;;)
+	{
+		uint32		state = pg_atomic_read_u32(&hdr->state);
+
+		if (state == DBRESET_STATE_RELEASED)
+			return;
+		if (state == DBRESET_STATE_CANCELLED)
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("canceling dbreset background worker because its caller was canceled")));
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, 0,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
 }
 
 /*
@@ -387,15 +463,14 @@ dbreset_worker_main(Datum main_arg)
 	/* act as the caller: SET ROLE and SECURITY DEFINER included */
 	SetUserIdAndSecContext(hdr->current_user_id, hdr->sec_context);
 
+	dbreset_wait_for_release(hdr);
+
 	pgstat_report_activity(STATE_RUNNING, job->name);
 	StartTransactionCommand();
 	initStringInfo(&result);
 	job->run(args, &result);
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
-
-	if (job->after_commit)
-		job->after_commit(args);
 
 	/* the caller may be gone already if it was cancelled late: ignore */
 	initStringInfo(&msg);

@@ -128,20 +128,22 @@ sub continue_process
 	return;
 }
 
-# wait_for_drop_lock(node, dbname): until a dbreset worker holds the
-# database's lock, i.e. the drop is under way and new connections wait.
+# wait_for_drop_lock(node, dbname): until force_drop_database() holds the
+# database's lock and its worker is up, i.e. the drop is under way and new
+# connections wait.
 sub wait_for_drop_lock
 {
 	my ($node, $dbname) = @_;
 	$node->poll_query_until(
 		'postgres', qq(
 SELECT count(*) = 1
-FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+FROM pg_locks l
 WHERE l.locktype = 'object'
   AND l.classid = 'pg_database'::regclass
   AND l.objid = (SELECT oid FROM pg_database WHERE datname = '$dbname')
   AND l.mode = 'AccessExclusiveLock' AND l.granted
-  AND a.backend_type = 'dbreset worker')) or die "no drop lock on $dbname";
+  AND EXISTS (SELECT FROM pg_stat_activity
+              WHERE backend_type = 'dbreset worker'))) or die "no drop lock on $dbname";
 	return;
 }
 
