@@ -265,19 +265,22 @@ dbreset_wait_for_exit(Oid dbid, const DbresetSession *sessions,
 	{
 		long		sleep_ms;
 
+		/* one shared acquisition per look: exiting sessions need it too */
 		left = 0;
+		LWLockAcquire(ProcArrayLock, LW_SHARED);
 		for (i = 0; i < nsessions; i++)
 		{
 			PGPROC	   *proc;
 
 			if (gone[i])
 				continue;
-			proc = BackendPidGetProc(sessions[i].pid);
+			proc = BackendPidGetProcWithLock(sessions[i].pid);
 			if (proc == NULL || proc->databaseId != dbid)
 				gone[i] = true;
 			else
 				left++;
 		}
+		LWLockRelease(ProcArrayLock);
 		if (left == 0)
 			break;
 
