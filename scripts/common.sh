@@ -75,6 +75,21 @@ sync_tree() {
 	fi
 }
 
+# work_dir: where builds and downloaded servers go.  The repository itself,
+# unless we are root and the test user cannot reach into it (a clone under
+# a private directory): PostgreSQL, running as that user, must be able to
+# read its own binaries and the build tree.
+work_dir() {
+	if [ "$(id -u)" -eq 0 ] &&
+		! runuser -u "$TEST_USER" -- test -x "$ROOT" 2>/dev/null; then
+		mkdir -p /var/tmp/dbreset-work
+		chmod 755 /var/tmp/dbreset-work
+		echo /var/tmp/dbreset-work
+	else
+		echo "$ROOT"
+	fi
+}
+
 # build_install DIR PG_CONFIG: build as the test user, install as root
 build_install() {
 	local dir=$1 pg_config=$2
