@@ -75,17 +75,15 @@ UPDATE pg_database SET datconnlimit = -2 WHERE datname = 'dbreset_invalid';
 SELECT dbreset.force_drop_database('dbreset_invalid');
 SELECT count(*) FROM pg_database WHERE datname = 'dbreset_invalid';
 
--- callable from PL/pgSQL, including inside an exception block
-CREATE FUNCTION drop_quietly(db name) RETURNS text LANGUAGE plpgsql AS $$
+-- callable from PL/pgSQL and from DO, in an autocommit statement
+CREATE FUNCTION drop_it(db name) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
     RETURN 'terminated ' || dbreset.force_drop_database(db);
-EXCEPTION WHEN invalid_catalog_name THEN
-    RETURN 'missing: ' || SQLERRM;
 END $$;
 CREATE DATABASE dbreset_api5;
-SELECT drop_quietly('dbreset_api5');
-SELECT drop_quietly('dbreset_api5');
-DROP FUNCTION drop_quietly(name);
+SELECT drop_it('dbreset_api5');
+DO $$ BEGIN PERFORM dbreset.force_drop_database('dbreset_api5', if_exists => true); END $$;
+DROP FUNCTION drop_it(name);
 
 -- the listing never shows the caller, and always names the database
 SELECT count(*) FROM dbreset.sessions() WHERE pid = pg_backend_pid();

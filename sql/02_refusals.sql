@@ -52,19 +52,24 @@ BEGIN;
 SELECT dbreset.force_drop_database('dbreset_keep');
 ROLLBACK;
 SELECT 1 \; SELECT dbreset.force_drop_database('dbreset_keep');
--- a subtransaction inside a transaction block is still a block
+-- a subtransaction too, even in an autocommit statement: nothing could
+-- undo what the worker commits when the subtransaction rolls back
 CREATE FUNCTION drop_guarded(db name) RETURNS integer LANGUAGE plpgsql AS $$
 BEGIN
     RETURN dbreset.force_drop_database(db);
 EXCEPTION WHEN undefined_object THEN
     RETURN -1;
 END $$;
+SELECT drop_guarded('dbreset_keep');
 BEGIN;
 SELECT drop_guarded('dbreset_keep');
 ROLLBACK;
 BEGIN;
 SAVEPOINT s;
 SELECT dbreset.force_drop_database('dbreset_keep');
+ROLLBACK;
+-- the same, sent as one query string
+BEGIN \; SAVEPOINT s \; SELECT dbreset.force_drop_database('dbreset_keep') \; ROLLBACK;
 ROLLBACK;
 DROP FUNCTION drop_guarded(name);
 SELECT * FROM still_there;

@@ -23,6 +23,8 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/parsenodes.h"
 #include "pgstat.h"
 #include "storage/proc.h"
 #include "storage/shm_mq.h"
@@ -43,6 +45,27 @@
 	PG_MODULE_MAGIC_EXT(.name = "dbreset", .version = DBRESET_VERSION)
 #else
 #define DBRESET_MODULE_MAGIC PG_MODULE_MAGIC
+#endif
+
+/*
+ * PostgreSQL 18: pg_stat_activity shows backends still starting up as
+ * "starting", and role pg_signal_autovacuum_worker may terminate
+ * autovacuum workers (before, only superusers could: they have no role).
+ */
+#if PG_VERSION_NUM >= 180000
+#define DBRESET_HAVE_STATE_STARTING 1
+
+static inline bool
+dbreset_may_signal_autovacuum(Oid roleid)
+{
+	return has_privs_of_role(roleid, ROLE_PG_SIGNAL_AUTOVACUUM_WORKER);
+}
+#else
+static inline bool
+dbreset_may_signal_autovacuum(Oid roleid)
+{
+	return superuser_arg(roleid);
+}
 #endif
 
 /*
@@ -90,16 +113,24 @@ dbreset_local_beentry(int idx)
 #endif
 
 /*
- * PostgreSQL 15: InitMaterializedSRF() sets up a materialized
- * set-returning function, MarkGUCPrefixReserved() replaces
+ * PostgreSQL 15: MarkGUCPrefixReserved() replaces
  * EmitWarningsOnPlaceholders(), and shm_mq_send() gains force_flush.
+ * 15.1: InitMaterializedSRF() sets up a materialized set-returning
+ * function (15.0 called it SetSingleFuncCall); older majors get the shim.
  */
 #if PG_VERSION_NUM >= 150000
-#define dbreset_init_materialized_srf(fcinfo) \
-	InitMaterializedSRF((fcinfo), 0)
 #define dbreset_reserve_guc_prefix(prefix) MarkGUCPrefixReserved(prefix)
 #define dbreset_shm_mq_send(mqh, len, data) \
 	shm_mq_send((mqh), (len), (data), false, true)
+#else
+#define dbreset_reserve_guc_prefix(prefix) EmitWarningsOnPlaceholders(prefix)
+#define dbreset_shm_mq_send(mqh, len, data) \
+	shm_mq_send((mqh), (len), (data), false)
+#endif
+
+#if PG_VERSION_NUM >= 150001
+#define dbreset_init_materialized_srf(fcinfo) \
+	InitMaterializedSRF((fcinfo), 0)
 #else
 static inline void
 dbreset_init_materialized_srf(FunctionCallInfo fcinfo)
@@ -122,10 +153,6 @@ dbreset_init_materialized_srf(FunctionCallInfo fcinfo)
 	rsinfo->setDesc = tupdesc;
 	MemoryContextSwitchTo(oldcontext);
 }
-
-#define dbreset_reserve_guc_prefix(prefix) EmitWarningsOnPlaceholders(prefix)
-#define dbreset_shm_mq_send(mqh, len, data) \
-	shm_mq_send((mqh), (len), (data), false)
 #endif
 
 /*
@@ -160,9 +187,27 @@ dbreset_proc_is_autovacuum(PGPROC *proc)
  * PostgreSQL 13: DROP DATABASE gains WITH (FORCE); ProcessUtility()
  * reports through a QueryCompletion instead of a completion tag;
  * GetBackendTypeDesc() names backend types.
+ *
+ * dbreset_make_dropdb_stmt builds DROP DATABASE dbname [WITH (FORCE)];
+ * *force is cleared where FORCE does not exist.
  */
+static inline DropdbStmt *
+dbreset_make_dropdb_stmt(const char *dbname, bool *force)
+{
+	DropdbStmt *stmt = makeNode(DropdbStmt);
+
+	stmt->dbname = pstrdup(dbname);
+	stmt->missing_ok = false;
 #if PG_VERSION_NUM >= 130000
-#define DBRESET_HAVE_DROP_FORCE 1
+	if (*force)
+		stmt->options = list_make1(makeDefElem("force", NULL, -1));
+#else
+	*force = false;
+#endif
+	return stmt;
+}
+
+#if PG_VERSION_NUM >= 130000
 #define dbreset_backend_type_desc(t) GetBackendTypeDesc(t)
 #else
 #define dbreset_backend_type_desc(t) pgstat_get_backend_desc(t)

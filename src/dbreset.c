@@ -64,7 +64,8 @@ _PG_init(void)
 {
 	DefineCustomStringVariable("dbreset.protected_databases",
 							   "Databases that dbreset refuses to drop.",
-							   "A comma-separated list of database names.",
+							   "A comma-separated list of database names, "
+							   "lower-cased unless double-quoted, as in search_path.",
 							   &dbreset_protected_databases,
 							   "postgres, template0, template1",
 							   PGC_SUSET,
@@ -114,8 +115,8 @@ dbreset_get_dbname_arg(FunctionCallInfo fcinfo, int argno)
  * dbreset_get_timeout_arg
  *		Convert the interval passed as argument argno to milliseconds.  It
  *		must be positive; it is capped at INT_MAX milliseconds (about 24
- *		days), the range of lock_timeout, which the worker uses to bound its
- *		wait for the database lock.
+ *		days), the range of lock_timeout, which bounds the wait for the
+ *		database lock.
  */
 int
 dbreset_get_timeout_arg(FunctionCallInfo fcinfo, int argno)
@@ -177,30 +178,20 @@ dbreset_check_not_protected(const char *dbname)
 
 /*
  * dbreset_prevent_in_transaction_block
- *		Refuse to run inside a transaction block (25001), as DROP DATABASE
- *		does, because what the worker commits cannot be rolled back with
- *		the caller's transaction.
+ *		Refuse to run inside a transaction block or a subtransaction (25001),
+ *		as DROP DATABASE does, because what the worker commits cannot be
+ *		rolled back with the caller's transaction.  Unlike DROP DATABASE, a
+ *		call from a function in an autocommit statement is fine.
  *
- *		Unlike DROP DATABASE, a function call in an autocommit statement is
- *		fine, and so is a subtransaction inside one (a PL/pgSQL block with
- *		an EXCEPTION clause): no rollback there could undo more than the
- *		statement's own failure would.  xact.c does not expose the
- *		top-level block state from inside a subtransaction, so there we
- *		tell the two apart by whether the transaction began with the
- *		current statement, which is the case in autocommit mode only.
+ *		A subtransaction is refused even where the top-level transaction is
+ *		not a block (a PL/pgSQL EXCEPTION clause in an autocommit
+ *		statement): xact.c offers no reliable way to tell from inside it
+ *		that no block surrounds it.
  */
 void
 dbreset_prevent_in_transaction_block(const char *what)
 {
-	bool		in_block;
-
-	if (!IsSubTransaction())
-		in_block = IsTransactionBlock();
-	else
-		in_block = GetCurrentTransactionStartTimestamp() !=
-			GetCurrentStatementStartTimestamp();
-
-	if (in_block)
+	if (IsTransactionBlock() || IsSubTransaction())
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 				 errmsg("%s cannot run inside a transaction block", what),

@@ -47,7 +47,7 @@ typedef struct DbresetSession
 extern DbresetSession *dbreset_collect_sessions(Oid dbid, int *nsessions);
 extern bool dbreset_may_terminate(const DbresetSession *session);
 extern void dbreset_check_terminate_all(const DbresetSession *sessions,
-										int nsessions);
+										int nsessions, bool for_drop);
 extern void dbreset_signal_sessions(const DbresetSession *sessions,
 									int nsessions);
 extern int	dbreset_wait_for_exit(Oid dbid, const DbresetSession *sessions,
@@ -80,7 +80,8 @@ typedef struct DbresetJob
 typedef struct DbresetJobHandle DbresetJobHandle;
 
 extern DbresetJobHandle *dbreset_job_start(DbresetJobKind kind,
-										   const void *args, Size args_len);
+										   const void *args, Size args_len,
+										   const char *description);
 extern void dbreset_job_release(DbresetJobHandle *job);
 extern void dbreset_job_finish(DbresetJobHandle *job, StringInfo result);
 extern void dbreset_job_cancel(int code, Datum arg);

@@ -2,7 +2,7 @@
  *
  * drop.c
  *	  dbreset.force_drop_database(): block new connections, terminate the
- *	  sessions, drop -- in one background worker transaction.
+ *	  sessions, drop -- the drop in a background worker's own transaction.
  *
  * The caller, in its own transaction:
  *
@@ -68,7 +68,6 @@ typedef struct DbresetDropArgs
 {
 	NameData	dbname;
 	bool		use_force;
-	int			timeout_ms;
 } DbresetDropArgs;
 
 
@@ -259,24 +258,15 @@ check_droppable(const char *dbname, Oid dbid)
 static void
 run_drop_database(const char *dbname, bool use_force)
 {
-	DropdbStmt *stmt = makeNode(DropdbStmt);
 	PlannedStmt *pstmt = makeNode(PlannedStmt);
 	char	   *sql;
 
-	stmt->dbname = pstrdup(dbname);
-	stmt->missing_ok = false;
-#ifdef DBRESET_HAVE_DROP_FORCE
-	if (use_force)
-		stmt->options = list_make1(makeDefElem("force", NULL, -1));
-#else
-	use_force = false;
-#endif
+	pstmt->utilityStmt = (Node *) dbreset_make_dropdb_stmt(dbname, &use_force);
 	sql = psprintf("DROP DATABASE %s%s", quote_identifier(dbname),
 				   use_force ? " WITH (FORCE)" : "");
 
 	pstmt->commandType = CMD_UTILITY;
 	pstmt->canSetTag = true;
-	pstmt->utilityStmt = (Node *) stmt;
 	pstmt->stmt_location = 0;
 	pstmt->stmt_len = (int) strlen(sql);
 
@@ -315,7 +305,8 @@ const DbresetJob dbreset_drop_job = {
  *		terminated; *described lists them for the log line.
  */
 static int
-terminate_for_drop(const DbresetDropArgs *args, Oid dbid, char **described)
+terminate_for_drop(const DbresetDropArgs *args, Oid dbid, int timeout_ms,
+				   char **described)
 {
 	const char *dbname = NameStr(args->dbname);
 	DbresetSession *sessions;
@@ -326,23 +317,24 @@ terminate_for_drop(const DbresetDropArgs *args, Oid dbid, char **described)
 	StringInfoData buf;
 	StringInfoData result;
 
+	/* autovacuum workers are stopped as DROP DATABASE stops them */
 	sessions = dbreset_collect_sessions(dbid, &nsessions);
-	dbreset_check_terminate_all(sessions, nsessions);
+	dbreset_check_terminate_all(sessions, nsessions, true);
 
 	/* names are read now: the sessions' status entries vanish as they exit */
 	initStringInfo(&buf);
 	dbreset_describe_sessions(&buf, sessions, nsessions);
 	*described = buf.data;
 
-	job = dbreset_job_start(DBRESET_JOB_DROP, args, sizeof(*args));
+	job = dbreset_job_start(DBRESET_JOB_DROP, args, sizeof(*args),
+							psprintf("dropping database \"%s\"", dbname));
 	PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
 	{
 		dbreset_signal_sessions(sessions, nsessions);
 		nremaining = dbreset_wait_for_exit(dbid, sessions, nsessions,
-										   args->timeout_ms, &remaining);
+										   timeout_ms, &remaining);
 		if (nremaining > 0)
-			dbreset_report_timeout(dbname, remaining, nremaining,
-								   args->timeout_ms,
+			dbreset_report_timeout(dbname, remaining, nremaining, timeout_ms,
 								   "The database was not dropped.");
 
 		dbreset_job_release(job);
@@ -374,13 +366,13 @@ dbreset_force_drop_database(PG_FUNCTION_ARGS)
 	DbresetDropArgs args;
 	char	   *dbname = dbreset_get_dbname_arg(fcinfo, 0);
 	bool		if_exists = PG_ARGISNULL(1) ? false : PG_GETARG_BOOL(1);
+	int			timeout_ms = dbreset_get_timeout_arg(fcinfo, 2);
 	Oid			dbid;
 	int			nterminated;
 	char	   *described;
 
 	memset(&args, 0, sizeof(args));
 	namestrcpy(&args.dbname, dbname);
-	args.timeout_ms = dbreset_get_timeout_arg(fcinfo, 2);
 	args.use_force = dbreset_use_force_option;
 
 	dbreset_prevent_in_transaction_block("dbreset.force_drop_database()");
@@ -388,7 +380,7 @@ dbreset_force_drop_database(PG_FUNCTION_ARGS)
 	PreventCommandDuringRecovery("DROP DATABASE");
 	dbreset_check_not_protected(dbname);
 
-	dbid = lock_database(dbname, args.timeout_ms);
+	dbid = lock_database(dbname, timeout_ms);
 	if (!OidIsValid(dbid))
 	{
 		if (!if_exists)
@@ -401,7 +393,7 @@ dbreset_force_drop_database(PG_FUNCTION_ARGS)
 	}
 
 	check_droppable(dbname, dbid);
-	nterminated = terminate_for_drop(&args, dbid, &described);
+	nterminated = terminate_for_drop(&args, dbid, timeout_ms, &described);
 
 	/* dropped and committed: new connections may now learn it is gone */
 	UnlockSharedObject(DatabaseRelationId, dbid, 0, AccessExclusiveLock);

@@ -12,10 +12,11 @@
  * pg_stat_activity keeps.
  *
  * Permissions mirror pg_terminate_backend(): a superuser-owned or role-less
- * process needs a superuser; any other needs privileges of its role or of
- * pg_signal_backend.  Autovacuum workers are the exception, signalled
- * without a check as DROP DATABASE itself does (they only vacuum that
- * database and come back later).
+ * process needs a superuser (an autovacuum worker, from 18, privileges of
+ * pg_signal_autovacuum_worker); any other needs privileges of its role or
+ * of pg_signal_backend.  When the database is about to be dropped by its
+ * owner, autovacuum workers are signalled without a check, as DROP
+ * DATABASE itself does (they only vacuum that database).
  *
  * IDENTIFICATION
  *	  src/sessions.c
@@ -39,6 +40,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/inet.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "compat.h"
@@ -126,6 +128,7 @@ typedef enum DbresetTerminateCheck
 {
 	DBRESET_TERMINATE_OK,
 	DBRESET_TERMINATE_NOSUPERUSER,
+	DBRESET_TERMINATE_NOAUTOVAC,
 	DBRESET_TERMINATE_NOPERMISSION
 } DbresetTerminateCheck;
 
@@ -133,16 +136,22 @@ typedef enum DbresetTerminateCheck
  * dbreset_terminate_check
  *		pg_signal_backend()'s rules (as of the November 2023 minors, which
  *		treat a role-less process as superuser-owned), applied to the
- *		current user, with autovacuum workers always allowed.
+ *		current user.  for_drop: the caller is dropping the database, and
+ *		autovacuum workers on it are stopped without a check, as dropdb()
+ *		stops them.
  */
 static DbresetTerminateCheck
-dbreset_terminate_check(const DbresetSession *session)
+dbreset_terminate_check(const DbresetSession *session, bool for_drop)
 {
 	if (session->is_autovacuum)
-		return DBRESET_TERMINATE_OK;
+	{
+		if (for_drop || dbreset_may_signal_autovacuum(GetUserId()))
+			return DBRESET_TERMINATE_OK;
+		return DBRESET_TERMINATE_NOAUTOVAC;
+	}
 
-	if ((!OidIsValid(session->roleId) || superuser_arg(session->roleId)) &&
-		!superuser())
+	if (!superuser() &&
+		(!OidIsValid(session->roleId) || superuser_arg(session->roleId)))
 		return DBRESET_TERMINATE_NOSUPERUSER;
 
 	if (!has_privs_of_role(GetUserId(), session->roleId) &&
@@ -154,49 +163,65 @@ dbreset_terminate_check(const DbresetSession *session)
 
 /*
  * dbreset_may_terminate
- *		Whether the current user may terminate this session.
+ *		Whether the current user may terminate this session with
+ *		pg_terminate_backend() (or terminate_sessions()).
  */
 bool
 dbreset_may_terminate(const DbresetSession *session)
 {
-	return dbreset_terminate_check(session) == DBRESET_TERMINATE_OK;
+	return dbreset_terminate_check(session, false) == DBRESET_TERMINATE_OK;
 }
 
 /*
  * dbreset_check_terminate_all
  *		Raise 42501 for the first session the current user may not
  *		terminate, naming its pid and role.  Called before any session is
- *		signalled, so a refusal leaves every session alone.
+ *		signalled, so a refusal leaves every session alone.  for_drop as in
+ *		dbreset_terminate_check.
  */
 void
-dbreset_check_terminate_all(const DbresetSession *sessions, int nsessions)
+dbreset_check_terminate_all(const DbresetSession *sessions, int nsessions,
+							bool for_drop)
 {
 	int			i;
 
 	for (i = 0; i < nsessions; i++)
 	{
 		const DbresetSession *s = &sessions[i];
-		DbresetTerminateCheck check = dbreset_terminate_check(s);
+		DbresetTerminateCheck check = dbreset_terminate_check(s, for_drop);
 		char	   *rolename;
 
 		if (check == DBRESET_TERMINATE_OK)
 			continue;
 
-		rolename = OidIsValid(s->roleId) ?
-			GetUserNameFromId(s->roleId, true) : NULL;
+		if (check == DBRESET_TERMINATE_NOAUTOVAC)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to terminate autovacuum worker %d",
+							s->pid),
+					 errdetail("Only roles with the %s attribute may terminate autovacuum workers. No session was terminated.",
+							   "SUPERUSER")));
 
-		if (rolename == NULL)
+		if (!OidIsValid(s->roleId))
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("permission denied to terminate background process %d",
 							s->pid),
-					 errdetail("The process has no role. Only roles with the SUPERUSER attribute may terminate it. No session was terminated.")));
-		else if (check == DBRESET_TERMINATE_NOSUPERUSER)
+					 errdetail("The process has no role. Only roles with the %s attribute may terminate it. No session was terminated.",
+							   "SUPERUSER")));
+
+		/* a role dropped since the session started is shown by its OID */
+		rolename = GetUserNameFromId(s->roleId, true);
+		if (rolename == NULL)
+			rolename = psprintf("%u", s->roleId);
+
+		if (check == DBRESET_TERMINATE_NOSUPERUSER)
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("permission denied to terminate process %d of role \"%s\"",
 							s->pid, rolename),
-					 errdetail("Only roles with the SUPERUSER attribute may terminate processes of roles with the SUPERUSER attribute. No session was terminated.")));
+					 errdetail("Only roles with the %s attribute may terminate processes of roles with the %s attribute. No session was terminated.",
+							   "SUPERUSER", "SUPERUSER")));
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -284,8 +309,7 @@ dbreset_wait_for_exit(Oid dbid, const DbresetSession *sessions,
 		if (left == 0)
 			break;
 
-		sleep_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
-												   deadline);
+		sleep_ms = (long) ((deadline - GetCurrentTimestamp()) / 1000);
 		if (sleep_ms <= 0)
 		{
 			int			k = 0;
@@ -370,6 +394,10 @@ session_state(const PgBackendStatus *status)
 			return "idle in transaction (aborted)";
 		case STATE_DISABLED:
 			return "disabled";
+#ifdef DBRESET_HAVE_STATE_STARTING
+		case STATE_STARTING:
+			return "starting";
+#endif
 		default:
 			return NULL;
 	}
@@ -577,6 +605,7 @@ dbreset_sessions(PG_FUNCTION_ARGS)
 	Oid			dbid = InvalidOid;
 	DbresetSession *sessions;
 	int			nsessions;
+	MemoryContext rowcontext;
 	int			i;
 
 	if (!PG_ARGISNULL(0))
@@ -585,14 +614,19 @@ dbreset_sessions(PG_FUNCTION_ARGS)
 	dbreset_init_materialized_srf(fcinfo);
 
 	sessions = dbreset_collect_sessions(dbid, &nsessions);
+	rowcontext = AllocSetContextCreate(CurrentMemoryContext,
+									   "dbreset row", ALLOCSET_SMALL_SIZES);
 	for (i = 0; i < nsessions; i++)
 	{
 		Datum		values[NUM_SESSION_COLS];
 		bool		nulls[NUM_SESSION_COLS];
+		MemoryContext oldcontext = MemoryContextSwitchTo(rowcontext);
 
 		session_values(&sessions[i], values, nulls);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
 							 values, nulls);
+		MemoryContextSwitchTo(oldcontext);
+		MemoryContextReset(rowcontext);
 	}
 
 	return (Datum) 0;
@@ -646,32 +680,38 @@ dbreset_terminate_sessions(PG_FUNCTION_ARGS)
 	int			nsessions;
 	int		   *remaining;
 	int			nremaining;
+	MemoryContext rowcontext;
 	int			i;
 
 	dbreset_init_materialized_srf(fcinfo);
 
 	sessions = dbreset_collect_sessions(dbid, &nsessions);
-	dbreset_check_terminate_all(sessions, nsessions);
+	dbreset_check_terminate_all(sessions, nsessions, false);
+	rowcontext = AllocSetContextCreate(CurrentMemoryContext,
+									   "dbreset row", ALLOCSET_SMALL_SIZES);
 
 	/* rows describe the sessions as they were before the signal */
 	for (i = 0; i < nsessions; i++)
 	{
 		Datum		full[NUM_SESSION_COLS];
 		bool		fullnulls[NUM_SESSION_COLS];
-		Datum		values[6];
-		bool		nulls[6];
-		static const int cols[6] = {COL_PID, COL_USENAME,
+		static const int cols[] = {COL_PID, COL_USENAME,
 			COL_APPLICATION_NAME, COL_CLIENT_ADDR, COL_STATE, COL_QUERY};
+		Datum		values[lengthof(cols)];
+		bool		nulls[lengthof(cols)];
+		MemoryContext oldcontext = MemoryContextSwitchTo(rowcontext);
 		int			c;
 
 		session_values(&sessions[i], full, fullnulls);
-		for (c = 0; c < 6; c++)
+		for (c = 0; c < (int) lengthof(cols); c++)
 		{
 			values[c] = full[cols[c]];
 			nulls[c] = fullnulls[cols[c]];
 		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
 							 values, nulls);
+		MemoryContextSwitchTo(oldcontext);
+		MemoryContextReset(rowcontext);
 	}
 
 	dbreset_signal_sessions(sessions, nsessions);
@@ -688,9 +728,11 @@ dbreset_terminate_sessions(PG_FUNCTION_ARGS)
 		initStringInfo(&buf);
 		dbreset_describe_sessions(&buf, sessions, nsessions);
 		ereport(LOG,
-				(errmsg("role \"%s\" terminated %d sessions on database \"%s\"",
-						GetUserNameFromId(GetUserId(), false), nsessions,
-						dbname),
+				(errmsg_plural("role \"%s\" terminated %d session on database \"%s\"",
+							   "role \"%s\" terminated %d sessions on database \"%s\"",
+							   nsessions,
+							   GetUserNameFromId(GetUserId(), false),
+							   nsessions, dbname),
 				 errdetail_internal("Terminated: %s.", buf.data)));
 	}
 

@@ -53,6 +53,7 @@
 #include "storage/shm_toc.h"
 #include "tcop/tcopprot.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
 #include "compat.h"
 #include "dbreset.h"
@@ -77,6 +78,10 @@
 #define DBRESET_STATE_CANCELLED 2	/* caller gave up; worker must stop */
 #define DBRESET_STATE_COMMITTING 3	/* past the point of no return */
 
+/*
+ * The fixed part of a job's DSM segment, written by the caller before the
+ * worker starts; only "state" changes afterwards, atomically, by both.
+ */
 typedef struct DbresetJobHeader
 {
 	pg_atomic_uint32 state;
@@ -99,6 +104,8 @@ struct DbresetJobHandle
 	shm_mq	   *mq;
 	shm_mq_handle *mqh;
 	BackgroundWorkerHandle *handle;
+	char	   *description;	/* what the job does, for messages */
+	bool		finished;		/* result received, segment let go */
 };
 
 /* Worker side: the header of the job this process runs */
@@ -138,9 +145,13 @@ void
 dbreset_job_cancel(int code, Datum arg)
 {
 	DbresetJobHandle *job = (DbresetJobHandle *) DatumGetPointer(arg);
-	uint32		state = pg_atomic_read_u32(&job->hdr->state);
+	uint32		state;
 
 	(void) code;
+	if (job->finished)
+		return;
+
+	state = pg_atomic_read_u32(&job->hdr->state);
 	while (state == DBRESET_STATE_WAITING || state == DBRESET_STATE_RELEASED)
 	{
 		if (pg_atomic_compare_exchange_u32(&job->hdr->state, &state,
@@ -153,8 +164,12 @@ dbreset_job_cancel(int code, Datum arg)
 
 	/*
 	 * The DROP has begun: let it finish rather than leave a half-dropped
-	 * database.  The server log records what was dropped.
+	 * database, and say so, since the caller is about to report a failure.
 	 */
+	if (state == DBRESET_STATE_COMMITTING)
+		ereport(WARNING,
+				(errmsg("%s continues in the background", job->description),
+				 errdetail("It had already begun when the call was interrupted; it cannot be stopped halfway.")));
 }
 
 /*
@@ -221,7 +236,9 @@ dbreset_receive(shm_mq_handle *mqh, StringInfo result)
 
 /*
  * dbreset_job_start
- *		Start a background worker for job "kind" with the given arguments.
+ *		Start a background worker for job "kind" with the given arguments;
+ *		"description" names what it does in messages ("dropping database
+ *		\"x\"").
  *		The worker connects to the caller's database with the caller's
  *		identity, then waits for dbreset_job_release().
  *
@@ -232,7 +249,8 @@ dbreset_receive(shm_mq_handle *mqh, StringInfo result)
  *		dbreset_job_cancel() to run on error.
  */
 DbresetJobHandle *
-dbreset_job_start(DbresetJobKind kind, const void *args, Size args_len)
+dbreset_job_start(DbresetJobKind kind, const void *args, Size args_len,
+				  const char *description)
 {
 	DbresetJobHandle *job = palloc0(sizeof(DbresetJobHandle));
 	shm_toc_estimator e;
@@ -249,6 +267,7 @@ dbreset_job_start(DbresetJobKind kind, const void *args, Size args_len)
 	shm_toc_estimate_keys(&e, 3);
 	segsize = shm_toc_estimate(&e);
 
+	job->description = pstrdup(description);
 	job->seg = dsm_create(segsize, 0);
 	toc = shm_toc_create(DBRESET_SHM_MAGIC, dsm_segment_address(job->seg),
 						 segsize);
@@ -333,22 +352,25 @@ dbreset_job_release(DbresetJobHandle *job)
  * dbreset_job_finish
  *		Wait for the worker's result (what the job appended to its result
  *		buffer, available once the worker has committed), re-throwing its
- *		notices and errors, then let go of the segment.
+ *		notices and errors, then let go of the segment.  The handle itself
+ *		stays valid (and marked finished) for the caller's error cleanup.
  */
 void
 dbreset_job_finish(DbresetJobHandle *job, StringInfo result)
 {
-	bool		got_result = dbreset_receive(job->mqh, result);
-
-	dsm_detach(job->seg);
-	pfree(job->handle);
-	pfree(job);
-
-	if (!got_result)
+	/*
+	 * Raise before letting go of anything: the caller's error cleanup
+	 * (dbreset_job_cancel) still looks at the segment.
+	 */
+	if (!dbreset_receive(job->mqh, result))
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("background worker exited without reporting a result"),
 				 errhint("Check the server log for what happened to it.")));
+
+	job->finished = true;
+	dsm_detach(job->seg);
+	pfree(job->handle);
 }
 
 /*
@@ -435,7 +457,7 @@ dbreset_worker_main(Datum main_arg)
 	if (toc == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("bad magic number in dynamic shared memory segment")));
+				 errmsg("invalid magic number in dynamic shared memory segment")));
 
 	hdr = shm_toc_lookup(toc, DBRESET_KEY_HEADER, false);
 	args = shm_toc_lookup(toc, DBRESET_KEY_ARGS, false);
@@ -466,9 +488,13 @@ dbreset_worker_main(Datum main_arg)
 	dbreset_wait_for_release(hdr);
 
 	pgstat_report_activity(STATE_RUNNING, job->name);
+	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
+	/* a snapshot, as PortalRunUtility provides one to utility statements */
+	PushActiveSnapshot(GetTransactionSnapshot());
 	initStringInfo(&result);
 	job->run(args, &result);
+	PopActiveSnapshot();
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
 

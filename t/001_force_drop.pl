@@ -130,5 +130,41 @@ is($node->safe_psql('postgres', "SELECT count(*) FROM dbreset.sessions('d4')"),
 is(row_count($node, 'd4'), 100, 'd4 kept with its rows');
 end_session($_) for @victims;
 
+# --- a pg_database row with a TOASTed ACL --------------------------------
+# (PostgreSQL 15 gave pg_database a TOAST table.)  Deleting the row needs
+# an active snapshot in the worker, as a top-level statement has one.
+
+SKIP:
+{
+	skip 'pg_database has no TOAST table before PostgreSQL 15', 3
+	  if $node->pg_version < 15;
+
+	make_db($node, 'd5');
+	$node->safe_psql(
+		'postgres', q{
+DO $$
+BEGIN
+	FOR i IN 1 .. 2000 LOOP
+		EXECUTE format('CREATE ROLE toast_r%s', i);
+	END LOOP;
+END $$;
+SELECT 'GRANT CONNECT ON DATABASE d5 TO '
+       || string_agg(format('toast_r%s', g), ', ')
+FROM generate_series(1, 2000) g \gexec
+});
+	is( $node->safe_psql(
+			'postgres',
+			"SELECT pg_column_size(datacl) > 2000 FROM pg_database WHERE datname = 'd5'"
+		),
+		't',
+		'd5 has a large (TOASTed) ACL');
+	my $user = $node->background_psql('d5', on_error_stop => 0);
+	session_pid($user);
+	is($node->safe_psql('postgres', "SELECT dbreset.force_drop_database('d5')"),
+		1, 'TOASTed ACL: one session terminated');
+	is(db_exists($node, 'd5'), 0, 'TOASTed ACL: d5 is gone');
+	end_session($user);
+}
+
 $node->stop;
 done_testing();
