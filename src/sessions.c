@@ -485,6 +485,20 @@ enum
 };
 
 /*
+ * set_timestamp
+ *		Column col of a row is ts, or NULL where ts is 0 (not set).
+ */
+static void
+set_timestamp(Datum *values, bool *nulls, int col, TimestampTz ts)
+{
+	if (ts != 0)
+	{
+		values[col] = TimestampTzGetDatum(ts);
+		nulls[col] = false;
+	}
+}
+
+/*
  * session_values
  *		Fill one row of dbreset.sessions() for session s.
  */
@@ -545,27 +559,18 @@ session_values(const DbresetSession *s, Datum *values, bool *nulls)
 		values[COL_STATE] = CStringGetTextDatum(session_state(st));
 		nulls[COL_STATE] = false;
 	}
-	if (st->st_proc_start_timestamp != 0)
-	{
-		values[COL_BACKEND_START] = TimestampTzGetDatum(st->st_proc_start_timestamp);
-		nulls[COL_BACKEND_START] = false;
-	}
-	if (st->st_xact_start_timestamp != 0)
-	{
-		values[COL_XACT_START] = TimestampTzGetDatum(st->st_xact_start_timestamp);
-		nulls[COL_XACT_START] = false;
-	}
-	if (st->st_activity_start_timestamp != 0)
-	{
-		values[COL_QUERY_START] = TimestampTzGetDatum(st->st_activity_start_timestamp);
-		nulls[COL_QUERY_START] = false;
-	}
+	set_timestamp(values, nulls, COL_BACKEND_START,
+				  st->st_proc_start_timestamp);
+	set_timestamp(values, nulls, COL_XACT_START, st->st_xact_start_timestamp);
+	set_timestamp(values, nulls, COL_QUERY_START,
+				  st->st_activity_start_timestamp);
 
 	/* wait events live in PGPROC, read live as pg_stat_activity does */
 	proc = BackendPidGetProc(s->pid);
 	if (proc != NULL)
 	{
-		uint32		wait_event_info = *((volatile uint32 *) &proc->wait_event_info);
+		volatile uint32 *infop = &proc->wait_event_info;
+		uint32		wait_event_info = *infop;
 		const char *type = pgstat_get_wait_event_type(wait_event_info);
 		const char *event = pgstat_get_wait_event(wait_event_info);
 

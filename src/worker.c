@@ -89,7 +89,7 @@ typedef struct DbresetJobHeader
 	Oid			database_id;	/* caller's database, where the worker
 								 * connects */
 	Oid			authenticated_user_id;	/* who the worker connects as */
-	int			leader_procno;	/* caller's PGPROC, to join its lock group */
+	int			leader_procno;	/* caller's PGPROC, for its lock group */
 	int			leader_pid;
 	Oid			current_user_id;	/* who the job runs as */
 	int			sec_context;
