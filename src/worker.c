@@ -105,7 +105,8 @@ struct DbresetJobHandle
 	shm_mq_handle *mqh;
 	BackgroundWorkerHandle *handle;
 	char	   *description;	/* what the job does, for messages */
-	bool		finished;		/* result received, segment let go */
+	bool		finished;		/* worker done: result received (segment
+								 * let go) or error relayed */
 };
 
 /* Worker side: the header of the job this process runs */
@@ -183,7 +184,7 @@ dbreset_job_cancel(int code, Datum arg)
  *		ProcSignalBarrier that the worker's DROP DATABASE waits for.
  */
 static bool
-dbreset_receive(shm_mq_handle *mqh, StringInfo result)
+dbreset_receive(DbresetJobHandle *job, StringInfo result)
 {
 	for (;;)
 	{
@@ -193,7 +194,7 @@ dbreset_receive(shm_mq_handle *mqh, StringInfo result)
 		StringInfoData msg;
 		char		msgtype;
 
-		res = shm_mq_receive(mqh, &nbytes, &data, false);
+		res = shm_mq_receive(job->mqh, &nbytes, &data, false);
 		if (res != SHM_MQ_SUCCESS)
 			break;
 
@@ -211,6 +212,14 @@ dbreset_receive(shm_mq_handle *mqh, StringInfo result)
 					ErrorData	edata;
 
 					pq_parse_errornotice(&msg, &edata);
+
+					/*
+					 * The worker's error ends the job: it exits, and its
+					 * transaction aborts whatever state it had reached, so
+					 * the error cleanup has nothing to stop or to warn of.
+					 */
+					if (msgtype == 'E')
+						job->finished = true;
 					/* a worker's FATAL is the caller's ERROR */
 					edata.elevel = Min(edata.elevel, ERROR);
 					ThrowErrorData(&edata);
@@ -362,7 +371,7 @@ dbreset_job_finish(DbresetJobHandle *job, StringInfo result)
 	 * Raise before letting go of anything: the caller's error cleanup
 	 * (dbreset_job_cancel) still looks at the segment.
 	 */
-	if (!dbreset_receive(job->mqh, result))
+	if (!dbreset_receive(job, result))
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("background worker exited without reporting a result"),
