@@ -26,16 +26,30 @@
 #include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
 #include "pgstat.h"
+#include "storage/lock.h"
 #include "storage/proc.h"
+#include "storage/procarray.h"
 #include "storage/shm_mq.h"
+#include "storage/sinvaladt.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
+#if PG_VERSION_NUM >= 140000
+#include "utils/wait_event.h"
+#endif
 
 #if PG_VERSION_NUM < 120000
 #error "dbreset requires PostgreSQL 12 or later"
 #endif
+
+/*
+ * PostgreSQL 19: get_database_name() is declared in utils/lsyscache.h
+ * (before, commands/dbcommands.h, included by the files that use it), and
+ * pgstat.h no longer includes utils/wait_event.h (split out in 14), which
+ * declares PG_WAIT_EXTENSION: both are included above for every major.
+ */
 
 /*
  * PostgreSQL 18: PG_MODULE_MAGIC_EXT records the module's name and version.
@@ -49,11 +63,18 @@
 
 /*
  * PostgreSQL 18: pg_stat_activity shows backends still starting up as
- * "starting", and role pg_signal_autovacuum_worker may terminate
- * autovacuum workers (before, only superusers could: they have no role).
+ * "starting", and pg_terminate_backend() lets privileges of role
+ * pg_signal_autovacuum_worker terminate autovacuum workers (before, they
+ * counted as superuser-owned: they have no role).
  */
 #if PG_VERSION_NUM >= 180000
 #define DBRESET_HAVE_STATE_STARTING 1
+
+static inline bool
+dbreset_autovacuum_needs_role(void)
+{
+	return true;
+}
 
 static inline bool
 dbreset_may_signal_autovacuum(Oid roleid)
@@ -62,9 +83,45 @@ dbreset_may_signal_autovacuum(Oid roleid)
 }
 #else
 static inline bool
+dbreset_autovacuum_needs_role(void)
+{
+	return false;
+}
+
+static inline bool
 dbreset_may_signal_autovacuum(Oid roleid)
 {
 	return superuser_arg(roleid);
+}
+#endif
+
+/*
+ * PostgreSQL 17: a virtual transaction ID names its backend by ProcNumber,
+ * an index into ProcGlobal->allProcs, and PGPROC keeps its own in "vxid"
+ * (before, by BackendId, a slot of the shared invalidation state, and
+ * PGPROC had "lxid").  dbreset_vxid_pid returns the pid of the process
+ * running that transaction, or 0 if none does: a prepared transaction
+ * keeps the vxid of the session that prepared it, which has moved on.
+ */
+#if PG_VERSION_NUM >= 170000
+static inline int
+dbreset_vxid_pid(VirtualTransactionId vxid)
+{
+	PGPROC	   *proc = ProcNumberGetProc(vxid.procNumber);
+
+	if (proc == NULL || proc->vxid.lxid != vxid.localTransactionId)
+		return 0;
+	return proc->pid;
+}
+#else
+static inline int
+dbreset_vxid_pid(VirtualTransactionId vxid)
+{
+	PGPROC	   *proc = BackendIdGetProc(vxid.backendId);
+
+	if (proc == NULL || proc->lxid != vxid.localTransactionId)
+		return 0;
+	return proc->pid;
 }
 #endif
 

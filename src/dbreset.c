@@ -13,6 +13,7 @@
 
 #include "access/xact.h"
 #include "fmgr.h"
+#include "parser/scansup.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/timestamp.h"
@@ -151,11 +152,17 @@ dbreset_get_timeout_arg(FunctionCallInfo fcinfo, int argno)
  *		Refuse a database named in dbreset.protected_databases.  The check is
  *		by name, and so is the worker's lookup, so a rename in between cannot
  *		slip a protected database through.
+ *
+ *		An entry protects the database of that name in any letter case:
+ *		"Prod", written unquoted, is read as prod, and must still protect the
+ *		database "Prod".  Failing safe matters more here than telling apart
+ *		two databases whose names differ only in case.
  */
 void
 dbreset_check_not_protected(const char *dbname)
 {
 	char	   *rawstring = pstrdup(dbreset_protected_databases);
+	char	   *folded = downcase_identifier(dbname, strlen(dbname), false, false);
 	List	   *names;
 	ListCell   *lc;
 
@@ -164,7 +171,10 @@ dbreset_check_not_protected(const char *dbname)
 
 	foreach(lc, names)
 	{
-		if (strcmp((const char *) lfirst(lc), dbname) == 0)
+		const char *entry = (const char *) lfirst(lc);
+
+		if (strcmp(downcase_identifier(entry, strlen(entry), false, false),
+				   folded) == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("database \"%s\" is protected by \"dbreset.protected_databases\"",
@@ -185,15 +195,36 @@ dbreset_check_not_protected(const char *dbname)
  *
  *		A subtransaction is refused even where the top-level transaction is
  *		not a block (a PL/pgSQL EXCEPTION clause in an autocommit
- *		statement): xact.c offers no reliable way to tell from inside it
- *		that no block surrounds it.
+ *		statement), with a message of its own: inside one, xact.c reports
+ *		a transaction block whether or not the statement started one.
+ *
+ *		A transaction that has already written is refused too, before
+ *		anything is locked, signalled or started.  The worker runs in the
+ *		caller's lock group: it would not wait for the caller's locks, and a
+ *		row version the caller wrote but has not committed (ALTER DATABASE,
+ *		COMMENT ON DATABASE) would make it wait forever for a transaction
+ *		that is waiting for it -- or, with the lock group, not wait at all.
  */
 void
 dbreset_prevent_in_transaction_block(const char *what)
 {
-	if (IsTransactionBlock() || IsSubTransaction())
+	if (IsSubTransaction())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("%s cannot run inside a subtransaction", what),
+				 errdetail("It commits on its own, and a rollback of the subtransaction could not undo it."),
+				 errhint("Call it outside the savepoint, or outside the PL/pgSQL block that has an EXCEPTION clause. To skip a database that does not exist, pass if_exists => true instead of catching the error.")));
+
+	if (IsTransactionBlock())
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 				 errmsg("%s cannot run inside a transaction block", what),
 				 errdetail("It commits on its own, and a rollback of the transaction could not undo it.")));
+
+	if (TransactionIdIsValid(GetTopTransactionIdIfAny()))
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("%s cannot run in a transaction that has already written", what),
+				 errdetail("It runs in a background worker that cannot see, nor safely wait for, changes this transaction has not committed."),
+				 errhint("Run it in a transaction of its own, before or after the statements that write.")));
 }

@@ -16,6 +16,7 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "pgstat.h"
+#include "storage/proc.h"
 #include "utils/timestamp.h"
 
 /* GUC variables (dbreset.c) */
@@ -36,6 +37,7 @@ extern void dbreset_prevent_in_transaction_block(const char *what);
  */
 typedef struct DbresetSession
 {
+	PGPROC	   *proc;
 	int			pid;
 	Oid			databaseId;
 	Oid			roleId;
@@ -54,8 +56,7 @@ extern int	dbreset_wait_for_exit(Oid dbid, const DbresetSession *sessions,
 								  int nsessions, int timeout_ms,
 								  int **remaining);
 extern void dbreset_report_timeout(const char *dbname, const int *pids,
-								   int npids, int timeout_ms,
-								   const char *consequence);
+								   int npids, int timeout_ms, bool dropping);
 extern void dbreset_describe_sessions(StringInfo buf,
 									  const DbresetSession *sessions,
 									  int nsessions);
@@ -85,6 +86,7 @@ extern DbresetJobHandle *dbreset_job_start(DbresetJobKind kind,
 extern void dbreset_job_release(DbresetJobHandle *job);
 extern void dbreset_job_finish(DbresetJobHandle *job, StringInfo result);
 extern void dbreset_job_cancel(int code, Datum arg);
+extern void dbreset_job_wait_previous(int timeout_ms);
 extern void dbreset_job_point_of_no_return(void);
 
 /* drop.c */

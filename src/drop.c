@@ -17,13 +17,16 @@
  *	   comes before any session is touched;
  *	3. starts the background worker, signals the sessions and waits until
  *	   they have left the ProcArray -- while the worker starts up;
- *	4. releases the worker, which runs DROP DATABASE through ProcessUtility
- *	   as a top-level statement in a transaction of its own, WITH (FORCE)
- *	   on 13+ unless dbreset.use_force_option is off.  The worker is in the
- *	   caller's lock group, so the caller's lock does not block it.
+ *	4. releases the worker, which takes the database lock itself (granted
+ *	   at once: it is in the caller's lock group) and then runs DROP
+ *	   DATABASE through ProcessUtility as a top-level statement in a
+ *	   transaction of its own, WITH (FORCE) on 13+ unless
+ *	   dbreset.use_force_option is off.
  *
  * The caller holds the lock from step 1 until the worker has committed,
- * so no session can arrive in between.  Doing steps 1-3 in the caller
+ * and the worker holds it too from before its point of no return, so no
+ * session can arrive in between -- not even when the caller is interrupted
+ * while the DROP goes on in the background.  Doing steps 1-3 in the caller
  * rather than in the worker takes the worker's start-up (a fork and a
  * connection, a few milliseconds) off the critical path, and lets the
  * checks run with the caller's own identity.
@@ -50,6 +53,8 @@
 #include "replication/slot.h"
 #include "storage/ipc.h"
 #include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -65,14 +70,47 @@ PG_FUNCTION_INFO_V1(dbreset_force_drop_database);
 typedef struct DbresetDropArgs
 {
 	NameData	dbname;
+	Oid			dbid;			/* locked by the caller */
 	bool		use_force;
 } DbresetDropArgs;
 
 
 /*
+ * lock_holders
+ *		The processes that hold a lock on database dbid, as a list of pids
+ *		("4711, 4712") for messages; *nprepared counts the prepared
+ *		transactions among the holders, which have no process.  Only called
+ *		after our own wait for the lock has been given up.
+ */
+static char *
+lock_holders(Oid dbid, int *npids, int *nprepared)
+{
+	LOCKTAG		tag;
+	VirtualTransactionId *vxids;
+	StringInfoData pids;
+
+	SET_LOCKTAG_OBJECT(tag, InvalidOid, DatabaseRelationId, dbid, 0);
+	vxids = GetLockConflicts(&tag, AccessExclusiveLock, NULL);
+
+	initStringInfo(&pids);
+	*npids = 0;
+	*nprepared = 0;
+	for (; VirtualTransactionIdIsValid(*vxids); vxids++)
+	{
+		int			pid = dbreset_vxid_pid(*vxids);
+
+		if (pid == 0)
+			(*nprepared)++;
+		else
+			appendStringInfo(&pids, "%s%d", (*npids)++ > 0 ? ", " : "", pid);
+	}
+	return pids.data;
+}
+
+/*
  * lock_database_oid
  *		LockSharedObject() on the database, with the expiry of lock_timeout
- *		reported as what the caller asked for.
+ *		reported as what the caller asked for, naming who holds the lock.
  */
 static void
 lock_database_oid(const char *dbname, Oid dbid, int timeout_ms)
@@ -86,17 +124,36 @@ lock_database_oid(const char *dbname, Oid dbid, int timeout_ms)
 	PG_CATCH();
 	{
 		ErrorData  *edata;
+		char	   *pids;
+		int			npids;
+		int			nprepared;
 
 		MemoryContextSwitchTo(oldcontext);
 		edata = CopyErrorData();
 		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
 			PG_RE_THROW();
 		FlushErrorState();
+
+		/* leave the lock's wait queue before we look at its holders */
+		LockErrorCleanup();
+		pids = lock_holders(dbid, &npids, &nprepared);
+
+		if (nprepared > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+					 errmsg("could not lock database \"%s\" within %d ms",
+							dbname, timeout_ms),
+					 errdetail("A prepared transaction holds a lock on the database. No session was terminated."),
+					 errhint("Commit or roll it back with COMMIT PREPARED or ROLLBACK PREPARED.")));
 		ereport(ERROR,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 				 errmsg("could not lock database \"%s\" within %d ms",
 						dbname, timeout_ms),
-				 errdetail("Another transaction holds a lock on the database. No session was terminated.")));
+				 npids > 0 ?
+				 errdetail_plural("Process %s holds a lock on the database. No session was terminated.",
+								  "Processes %s hold locks on the database. No session was terminated.",
+								  npids, pids) :
+				 errdetail("Another transaction held a lock on the database. No session was terminated.")));
 	}
 	PG_END_TRY();
 }
@@ -279,6 +336,11 @@ run_drop_database(const char *dbname, bool use_force)
  *		The drop job, run in the worker's transaction once the caller has
  *		locked the database, checked it and seen its sessions leave.  The
  *		result is empty: the caller knows what it terminated.
+ *
+ *		The worker takes the database lock itself before its point of no
+ *		return -- at once, since the caller holds it in the same lock group
+ *		-- so that, should the caller be interrupted from then on and let
+ *		its lock go, new sessions still wait until the DROP has committed.
  */
 static void
 drop_job_run(const void *argp, StringInfo result)
@@ -286,6 +348,7 @@ drop_job_run(const void *argp, StringInfo result)
 	const DbresetDropArgs *args = (const DbresetDropArgs *) argp;
 
 	(void) result;
+	LockSharedObject(DatabaseRelationId, args->dbid, 0, AccessExclusiveLock);
 	dbreset_job_point_of_no_return();
 	run_drop_database(NameStr(args->dbname), args->use_force);
 }
@@ -325,7 +388,7 @@ terminate_for_drop(const DbresetDropArgs *args, Oid dbid, int timeout_ms,
 	*described = buf.data;
 
 	job = dbreset_job_start(DBRESET_JOB_DROP, args, sizeof(*args),
-							psprintf("dropping database \"%s\"", dbname));
+							psprintf("the drop of database \"%s\"", dbname));
 	PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
 	{
 		dbreset_signal_sessions(sessions, nsessions);
@@ -333,7 +396,7 @@ terminate_for_drop(const DbresetDropArgs *args, Oid dbid, int timeout_ms,
 										   timeout_ms, &remaining);
 		if (nremaining > 0)
 			dbreset_report_timeout(dbname, remaining, nremaining, timeout_ms,
-								   "The database was not dropped.");
+								   true);
 
 		dbreset_job_release(job);
 		initStringInfo(&result);
@@ -377,6 +440,7 @@ dbreset_force_drop_database(PG_FUNCTION_ARGS)
 	PreventCommandIfReadOnly("DROP DATABASE");
 	PreventCommandDuringRecovery("DROP DATABASE");
 	dbreset_check_not_protected(dbname);
+	dbreset_job_wait_previous(timeout_ms);
 
 	dbid = lock_database(dbname, timeout_ms);
 	if (!OidIsValid(dbid))
@@ -391,6 +455,7 @@ dbreset_force_drop_database(PG_FUNCTION_ARGS)
 	}
 
 	check_droppable(dbname, dbid);
+	args.dbid = dbid;
 	nterminated = terminate_for_drop(&args, dbid, timeout_ms, &described);
 
 	/* dropped and committed: new connections may now learn it is gone */

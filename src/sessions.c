@@ -53,14 +53,43 @@ PG_FUNCTION_INFO_V1(dbreset_terminate_sessions);
 #define DBRESET_POLL_MS			1
 
 /*
+ * session_pid_cmp
+ *		qsort/bsearch comparator of pointers to sessions, by pid.
+ */
+static int
+session_pid_cmp(const void *a, const void *b)
+{
+	int			pa = (*(DbresetSession *const *) a)->pid;
+	int			pb = (*(DbresetSession *const *) b)->pid;
+
+	return (pa > pb) - (pa < pb);
+}
+
+/*
+ * proc_is_live
+ *		Whether proc still belongs to the process with this pid.  A backend
+ *		owns its PGPROC's latch from InitProcess() until ProcKill(), which
+ *		comes after it has left the ProcArray; a PGPROC on the free list
+ *		keeps its last pid (before 17) and database, but its latch has no
+ *		owner.  So this is true for every process in the ProcArray, and
+ *		stays true only a few microseconds longer than DROP DATABASE counts
+ *		it: it never calls a process gone that a DROP would still see.
+ *		O(1), and needs no lock.
+ */
+static inline bool
+proc_is_live(PGPROC *proc, int pid)
+{
+	return pid != 0 && proc->pid == pid && proc->procLatch.owner_pid == pid;
+}
+
+/*
  * dbreset_collect_sessions
  *		Return the sessions connected to database dbid (InvalidOid: to any
  *		database), except our own, as a palloc'd array.
  *
- *		The ProcArray itself is private to procarray.c, so we walk all
- *		PGPROCs and keep those that BackendPidGetProcWithLock() finds in the
- *		ProcArray: a PGPROC keeps its pid and database after its backend has
- *		left, so the lookup is what makes an entry live.  Prepared
+ *		One pass over all PGPROCs under ProcArrayLock (shared), O(1) work
+ *		each: dbreset.sessions() is open to everyone, so the time it holds
+ *		the lock must stay linear in the number of processes.  Prepared
  *		transactions (pid 0) are not sessions and are left out.
  */
 DbresetSession *
@@ -82,13 +111,14 @@ dbreset_collect_sessions(Oid dbid, int *nsessions)
 		int			pid = proc->pid;
 		Oid			procdb = proc->databaseId;
 
-		if (pid == 0 || pid == MyProcPid || !OidIsValid(procdb))
+		if (pid == MyProcPid || !OidIsValid(procdb))
 			continue;
 		if (OidIsValid(dbid) && procdb != dbid)
 			continue;
-		if (BackendPidGetProcWithLock(pid) != proc)
+		if (!proc_is_live(proc, pid))
 			continue;
 
+		sessions[n].proc = proc;
 		sessions[n].pid = pid;
 		sessions[n].databaseId = procdb;
 		sessions[n].roleId = proc->roleId;
@@ -98,23 +128,35 @@ dbreset_collect_sessions(Oid dbid, int *nsessions)
 	}
 	LWLockRelease(ProcArrayLock);
 
-	/* attach backend status entries, read after the ProcArray */
+	/*
+	 * Attach backend status entries, read after the ProcArray: a sort of
+	 * the pids and a binary search per entry keep this O(n log n).
+	 */
 	nbackends = n > 0 ? pgstat_fetch_stat_numbackends() : 0;
-	for (i = 1; i <= nbackends; i++)
+	if (nbackends > 0)
 	{
-		LocalPgBackendStatus *local = dbreset_local_beentry(i);
-		int			j;
+		DbresetSession **bypid = palloc(sizeof(DbresetSession *) * n);
 
-		if (local == NULL)
-			continue;
-		for (j = 0; j < n; j++)
+		for (i = 0; i < n; i++)
+			bypid[i] = &sessions[i];
+		qsort(bypid, n, sizeof(DbresetSession *), session_pid_cmp);
+
+		for (i = 1; i <= nbackends; i++)
 		{
-			if (sessions[j].pid == local->backendStatus.st_procpid)
-			{
-				sessions[j].status = &local->backendStatus;
-				break;
-			}
+			LocalPgBackendStatus *local = dbreset_local_beentry(i);
+			DbresetSession key;
+			DbresetSession *keyp = &key;
+			DbresetSession **found;
+
+			if (local == NULL)
+				continue;
+			key.pid = local->backendStatus.st_procpid;
+			found = bsearch(&keyp, bypid, n, sizeof(DbresetSession *),
+							session_pid_cmp);
+			if (found != NULL)
+				(*found)->status = &local->backendStatus;
 		}
+		pfree(bypid);
 	}
 
 	*nsessions = n;
@@ -134,28 +176,46 @@ typedef enum DbresetTerminateCheck
 
 /*
  * dbreset_terminate_check
- *		pg_signal_backend()'s rules (as of the November 2023 minors, which
- *		treat a role-less process as superuser-owned), applied to the
- *		current user.  for_drop: the caller is dropping the database, and
- *		autovacuum workers on it are stopped without a check, as dropdb()
- *		stops them.
+ *		Whether the current user may terminate this session, by the rules of
+ *		the core statement the calling function stands for.
+ *
+ *		for_drop = false: pg_terminate_backend()'s rules (signalfuncs.c, as
+ *		of the November 2023 minors): a process without a role counts as
+ *		superuser-owned and needs a superuser -- on 18 an autovacuum worker
+ *		needs privileges of pg_signal_autovacuum_worker instead -- and any
+ *		other needs privileges of its role or of pg_signal_backend.
+ *
+ *		for_drop = true: DROP DATABASE ... WITH (FORCE)'s rules
+ *		(TerminateOtherDBBackends in procarray.c), which differ in two ways:
+ *		a role-less background worker is not superuser-owned, so privileges
+ *		of pg_signal_backend suffice; and autovacuum workers are stopped
+ *		without a check, as every DROP DATABASE stops them before it counts
+ *		the sessions (CountOtherDBBackends).
  */
 static DbresetTerminateCheck
 dbreset_terminate_check(const DbresetSession *session, bool for_drop)
 {
-	if (session->is_autovacuum)
+	Oid			me = GetUserId();
+
+	if (for_drop)
 	{
-		if (for_drop || dbreset_may_signal_autovacuum(GetUserId()))
+		if (session->is_autovacuum)
 			return DBRESET_TERMINATE_OK;
-		return DBRESET_TERMINATE_NOAUTOVAC;
+		if (superuser_arg(session->roleId) && !superuser())
+			return DBRESET_TERMINATE_NOSUPERUSER;
+	}
+	else if (!OidIsValid(session->roleId) || superuser_arg(session->roleId))
+	{
+		if (session->is_autovacuum && dbreset_autovacuum_needs_role())
+			return dbreset_may_signal_autovacuum(me) ?
+				DBRESET_TERMINATE_OK : DBRESET_TERMINATE_NOAUTOVAC;
+		if (!superuser())
+			return DBRESET_TERMINATE_NOSUPERUSER;
 	}
 
-	if (!superuser() &&
-		(!OidIsValid(session->roleId) || superuser_arg(session->roleId)))
-		return DBRESET_TERMINATE_NOSUPERUSER;
-
-	if (!has_privs_of_role(GetUserId(), session->roleId) &&
-		!has_privs_of_role(GetUserId(), ROLE_PG_SIGNAL_BACKEND))
+	/* has_privs_of_role() is false for InvalidOid, but for a superuser */
+	if (!has_privs_of_role(me, session->roleId) &&
+		!has_privs_of_role(me, ROLE_PG_SIGNAL_BACKEND))
 		return DBRESET_TERMINATE_NOPERMISSION;
 
 	return DBRESET_TERMINATE_OK;
@@ -199,7 +259,23 @@ dbreset_check_terminate_all(const DbresetSession *sessions, int nsessions,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("permission denied to terminate autovacuum worker %d",
 							s->pid),
+					 errdetail("Only roles with privileges of the \"%s\" role may terminate autovacuum workers. No session was terminated.",
+							   "pg_signal_autovacuum_worker")));
+
+		if (s->is_autovacuum && check == DBRESET_TERMINATE_NOSUPERUSER)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to terminate autovacuum worker %d",
+							s->pid),
 					 errdetail("Only roles with the %s attribute may terminate autovacuum workers. No session was terminated.",
+							   "SUPERUSER")));
+
+		if (!OidIsValid(s->roleId) && check == DBRESET_TERMINATE_NOSUPERUSER)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to terminate background process %d",
+							s->pid),
+					 errdetail("The process has no role. Only roles with the %s attribute may terminate it. No session was terminated.",
 							   "SUPERUSER")));
 
 		if (!OidIsValid(s->roleId))
@@ -207,8 +283,8 @@ dbreset_check_terminate_all(const DbresetSession *sessions, int nsessions,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("permission denied to terminate background process %d",
 							s->pid),
-					 errdetail("The process has no role. Only roles with the %s attribute may terminate it. No session was terminated.",
-							   "SUPERUSER")));
+					 errdetail("The process has no role. Only roles with the %s attribute or with privileges of the \"%s\" role may terminate it. No session was terminated.",
+							   "SUPERUSER", "pg_signal_backend")));
 
 		/* a role dropped since the session started is shown by its OID */
 		rolename = GetUserNameFromId(s->roleId, true);
@@ -237,21 +313,19 @@ dbreset_check_terminate_all(const DbresetSession *sessions, int nsessions,
  *		Send SIGTERM to every session still there, to its whole process
  *		group as core does, without waiting.
  *
- *		ProcArrayLock is held (shared) across the loop, so a pid cannot be
- *		reused by a new backend between the look-up and the signal, and the
- *		first sessions to exit (which need the lock exclusively to leave the
- *		ProcArray) wait a few microseconds for the loop instead of making it
- *		wait for each of them.
+ *		A session is signalled only while its PGPROC still belongs to its
+ *		pid (proc_is_live), so a pid reused by an unrelated process after
+ *		the session exited is never signalled.  No lock is taken: the first
+ *		sessions to exit need ProcArrayLock exclusively to leave.
  */
 void
 dbreset_signal_sessions(const DbresetSession *sessions, int nsessions)
 {
 	int			i;
 
-	LWLockAcquire(ProcArrayLock, LW_SHARED);
 	for (i = 0; i < nsessions; i++)
 	{
-		if (BackendPidGetProcWithLock(sessions[i].pid) == NULL)
+		if (!proc_is_live(sessions[i].proc, sessions[i].pid))
 			continue;			/* already gone */
 #ifdef WIN32
 		(void) kill(sessions[i].pid, SIGTERM);
@@ -259,20 +333,19 @@ dbreset_signal_sessions(const DbresetSession *sessions, int nsessions)
 		(void) kill(-sessions[i].pid, SIGTERM);
 #endif
 	}
-	LWLockRelease(ProcArrayLock);
 }
 
 /*
  * dbreset_wait_for_exit
- *		Wait until every listed session has left the ProcArray, or until
- *		timeout_ms has passed.  Returns how many are still there; their
- *		pids go to *remaining.
+ *		Wait until every listed session has left, or until timeout_ms has
+ *		passed.  Returns how many are still there; their pids go to
+ *		*remaining.
  *
  *		A backend that exits does not tell anyone, so we look again after
  *		short latch waits (DBRESET_POLL_MS) rather than core's 100 ms
  *		sleeps: the wait ends within about a millisecond of the last exit.
- *		The latch wait keeps us responsive to cancel and to postmaster
- *		death.
+ *		Each look is O(1) per session and takes no lock.  The latch wait
+ *		keeps us responsive to cancel and to postmaster death.
  */
 int
 dbreset_wait_for_exit(Oid dbid, const DbresetSession *sessions,
@@ -290,22 +363,19 @@ dbreset_wait_for_exit(Oid dbid, const DbresetSession *sessions,
 	{
 		long		sleep_ms;
 
-		/* one shared acquisition per look: exiting sessions need it too */
 		left = 0;
-		LWLockAcquire(ProcArrayLock, LW_SHARED);
 		for (i = 0; i < nsessions; i++)
 		{
-			PGPROC	   *proc;
+			const DbresetSession *s = &sessions[i];
 
 			if (gone[i])
 				continue;
-			proc = BackendPidGetProcWithLock(sessions[i].pid);
-			if (proc == NULL || proc->databaseId != dbid)
+			if (!proc_is_live(s->proc, s->pid) ||
+				s->proc->databaseId != dbid)
 				gone[i] = true;
 			else
 				left++;
 		}
-		LWLockRelease(ProcArrayLock);
 		if (left == 0)
 			break;
 
@@ -336,11 +406,13 @@ dbreset_wait_for_exit(Oid dbid, const DbresetSession *sessions,
 /*
  * dbreset_report_timeout
  *		Raise 55006 for sessions that outlived the timeout, naming their
- *		pids.  "consequence" is a sentence saying what was (not) done.
+ *		pids.  They were sent the signal to terminate; "dropping" says
+ *		whether the caller was about to drop the database (it was not
+ *		dropped) or only terminating the sessions.
  */
 void
 dbreset_report_timeout(const char *dbname, const int *pids, int npids,
-					   int timeout_ms, const char *consequence)
+					   int timeout_ms, bool dropping)
 {
 	StringInfoData list;
 	int			i;
@@ -349,13 +421,21 @@ dbreset_report_timeout(const char *dbname, const int *pids, int npids,
 	for (i = 0; i < npids; i++)
 		appendStringInfo(&list, "%s%d", i > 0 ? ", " : "", pids[i]);
 
+	if (dropping)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("sessions on database \"%s\" did not exit within %d ms",
+						dbname, timeout_ms),
+				 errdetail_plural("Process %s was sent the signal to terminate but is still connected. The database was not dropped.",
+								  "Processes %s were sent the signal to terminate but are still connected. The database was not dropped.",
+								  npids, list.data)));
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_IN_USE),
 			 errmsg("sessions on database \"%s\" did not exit within %d ms",
 					dbname, timeout_ms),
-			 errdetail_plural("Process %s is still connected. %s",
-							  "Processes %s are still connected. %s",
-							  npids, list.data, consequence)));
+			 errdetail_plural("Process %s was sent the signal to terminate but is still connected. It may still exit.",
+							  "Processes %s were sent the signal to terminate but are still connected. They may still exit.",
+							  npids, list.data)));
 }
 
 /*
@@ -724,7 +804,7 @@ dbreset_terminate_sessions(PG_FUNCTION_ARGS)
 									   &remaining);
 	if (nremaining > 0)
 		dbreset_report_timeout(dbname, remaining, nremaining, timeout_ms,
-							   "They were sent the signal to terminate and may still exit.");
+							   false);
 
 	if (nsessions > 0)
 	{

@@ -28,7 +28,18 @@
  * Cancellation: a cancelled or terminated caller stops the worker, unless
  * the worker has already passed its point of no return (the DROP itself
  * has begun, which must not be interrupted halfway).  The two sides agree
- * through one atomic state word in the segment.
+ * through one atomic state word in the segment.  The caller stops the
+ * worker with SIGINT, which the worker turns into a quiet exit: a job its
+ * caller gave up leaves no FATAL line in the server log.
+ *
+ * The worker is a member of the caller's lock group, so the caller's locks
+ * do not block it -- and, in turn, its locks do not block the caller.  A
+ * call therefore never returns while its worker may still hold locks: on
+ * error the caller waits for the worker to exit, holding off a cancel (a
+ * second cancel gives the wait up; the backend then remembers the worker,
+ * and its next call waits for it first).  A terminated caller does not
+ * wait: its session ends, and core keeps a lock group leader's PGPROC
+ * reserved until the last member has exited.
  *
  * IDENTIFICATION
  *	  src/worker.c
@@ -36,6 +47,8 @@
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <signal.h>
 
 #include "access/xact.h"
 #include "libpq/pqformat.h"
@@ -49,6 +62,7 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
+#include "storage/procarray.h"
 #include "storage/shm_mq.h"
 #include "storage/shm_toc.h"
 #include "tcop/tcopprot.h"
@@ -96,6 +110,9 @@ typedef struct DbresetJobHeader
 	Size		args_len;
 } DbresetJobHeader;
 
+/* How often a worker waiting for its release checks that its caller lives */
+#define DBRESET_LEADER_CHECK_MS 1000
+
 /* Caller side: a job started by dbreset_job_start() */
 struct DbresetJobHandle
 {
@@ -103,11 +120,19 @@ struct DbresetJobHandle
 	DbresetJobHeader *hdr;
 	shm_mq	   *mq;
 	shm_mq_handle *mqh;
-	BackgroundWorkerHandle *handle;
+	BackgroundWorkerHandle *handle; /* in TopMemoryContext */
 	char	   *description;	/* what the job does, for messages */
 	bool		finished;		/* worker done: result received (segment
 								 * let go) or error relayed */
 };
+
+/*
+ * Caller side: a worker of this backend that was still running when its
+ * call ended (a second cancel gave up waiting for it), and what it does.
+ * Both live in TopMemoryContext.  The next job waits for it first.
+ */
+static BackgroundWorkerHandle *unfinished_worker = NULL;
+static char *unfinished_description = NULL;
 
 /* Worker side: the header of the job this process runs */
 static DbresetJobHeader *MyJobHeader = NULL;
@@ -133,44 +158,166 @@ dbreset_lookup_job(DbresetJobKind kind)
 }
 
 /*
+ * worker_stopped
+ *		Whether the worker behind handle has exited (or can never start).
+ */
+static bool
+worker_stopped(BackgroundWorkerHandle *handle, pid_t *pid)
+{
+	BgwHandleStatus status = GetBackgroundWorkerPid(handle, pid);
+
+	return status == BGWH_STOPPED || status == BGWH_POSTMASTER_DIED;
+}
+
+/*
+ * wait_for_worker_exit
+ *		Wait until the worker behind handle has exited, so that nothing this
+ *		session runs next can overlap with it in its lock group.  The
+ *		postmaster sets our latch when it exits (bgw_notify_pid).  Called
+ *		with cancel interrupts held off: a new cancel request ends the wait,
+ *		and we return false; termination and the ProcSignalBarrier that a
+ *		DROP DATABASE in the worker waits for (15+) are still processed.
+ */
+static bool
+wait_for_worker_exit(BackgroundWorkerHandle *handle)
+{
+	pid_t		pid;
+
+	for (;;)
+	{
+		if (worker_stopped(handle, &pid))
+			return true;
+		if (QueryCancelPending)
+			return false;
+
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 DBRESET_LEADER_CHECK_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * remember_unfinished
+ *		Keep a worker that outlived its call, for dbreset_job_wait_previous.
+ */
+static void
+remember_unfinished(DbresetJobHandle *job)
+{
+	unfinished_worker = job->handle;
+	unfinished_description = MemoryContextStrdup(TopMemoryContext,
+												  job->description);
+	job->handle = NULL;
+}
+
+/*
  * dbreset_job_cancel
  *		Error cleanup on the caller's side, for PG_ENSURE_ERROR_CLEANUP
  *		around everything between dbreset_job_start() and
  *		dbreset_job_finish(): unless the worker has passed its point of no
- *		return, mark the job cancelled and terminate the worker, so that
- *		its transaction aborts and nothing is dropped.  Runs for ERROR
- *		(cancel, statement_timeout, a refusal) and for FATAL (the caller
- *		was terminated) alike.
+ *		return, mark the job cancelled and interrupt the worker, so that its
+ *		transaction aborts and nothing is dropped; then wait until it has
+ *		exited.  Runs for ERROR (cancel, statement_timeout, a refusal, the
+ *		worker's own error) and for FATAL (the caller was terminated) alike;
+ *		a terminated caller does not wait.
  */
 void
 dbreset_job_cancel(int code, Datum arg)
 {
 	DbresetJobHandle *job = (DbresetJobHandle *) DatumGetPointer(arg);
-	uint32		state;
+	pid_t		pid;
+	bool		stopped;
 
 	(void) code;
-	if (job->finished)
+	if (job->handle == NULL || worker_stopped(job->handle, &pid))
 		return;
 
-	state = pg_atomic_read_u32(&job->hdr->state);
-	while (state == DBRESET_STATE_WAITING || state == DBRESET_STATE_RELEASED)
+	if (!job->finished)
 	{
-		if (pg_atomic_compare_exchange_u32(&job->hdr->state, &state,
-										   DBRESET_STATE_CANCELLED))
+		uint32		state = pg_atomic_read_u32(&job->hdr->state);
+
+		while (state == DBRESET_STATE_WAITING ||
+			   state == DBRESET_STATE_RELEASED)
 		{
-			TerminateBackgroundWorker(job->handle);
-			return;
+			if (pg_atomic_compare_exchange_u32(&job->hdr->state, &state,
+											   DBRESET_STATE_CANCELLED))
+			{
+				/*
+				 * A worker not started yet sees the state when it starts; a
+				 * running one gets a cancel interrupt, and exits quietly
+				 * once it sees the state.
+				 */
+				if (GetBackgroundWorkerPid(job->handle, &pid) == BGWH_STARTED)
+					(void) kill(pid, SIGINT);
+				break;
+			}
 		}
+
+		/*
+		 * The DROP has begun: let it finish rather than leave a half-dropped
+		 * database, and say so, since the caller is about to report a
+		 * failure.
+		 */
+		if (state == DBRESET_STATE_COMMITTING)
+			ereport(WARNING,
+					(errmsg("%s continues in the background", job->description),
+					 errdetail("It had already begun when the call was interrupted; it cannot be stopped halfway.")));
 	}
 
-	/*
-	 * The DROP has begun: let it finish rather than leave a half-dropped
-	 * database, and say so, since the caller is about to report a failure.
-	 */
-	if (state == DBRESET_STATE_COMMITTING)
-		ereport(WARNING,
-				(errmsg("%s continues in the background", job->description),
-				 errdetail("It had already begun when the call was interrupted; it cannot be stopped halfway.")));
+	if (proc_exit_inprogress)
+		return;
+
+	HOLD_CANCEL_INTERRUPTS();
+	stopped = wait_for_worker_exit(job->handle);
+	RESUME_CANCEL_INTERRUPTS();
+	if (!stopped)
+		remember_unfinished(job);
+}
+
+/*
+ * dbreset_job_wait_previous
+ *		Before a new job: if an earlier call of this backend ended while its
+ *		worker was still running (a second cancel gave up the wait), wait up
+ *		to timeout_ms for that worker to exit, and fail naming what it does
+ *		if it is still there.  Until it exits, this backend must not start
+ *		anything that its locks should block.
+ */
+void
+dbreset_job_wait_previous(int timeout_ms)
+{
+	TimestampTz deadline;
+	pid_t		pid = 0;
+
+	if (unfinished_worker == NULL)
+		return;
+
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+	while (!worker_stopped(unfinished_worker, &pid))
+	{
+		long		sleep_ms = (long) ((deadline - GetCurrentTimestamp()) / 1000);
+
+		if (sleep_ms <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_IN_USE),
+					 errmsg("%s, started by an earlier call in this session, is still in progress",
+							unfinished_description),
+					 errdetail("The earlier call was interrupted after the point where it could be stopped; its background worker (PID %d) is still running.",
+							   (int) pid),
+					 errhint("Wait for it to finish, then call again.")));
+
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 Min(sleep_ms, DBRESET_LEADER_CHECK_MS),
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+
+	pfree(unfinished_worker);
+	pfree(unfinished_description);
+	unfinished_worker = NULL;
+	unfinished_description = NULL;
 }
 
 /*
@@ -222,6 +369,13 @@ dbreset_receive(DbresetJobHandle *job, StringInfo result)
 						job->finished = true;
 					/* a worker's FATAL is the caller's ERROR */
 					edata.elevel = Min(edata.elevel, ERROR);
+
+					/* say where it came from, as parallel query does */
+					if (edata.context)
+						edata.context = psprintf("%s\n%s", edata.context,
+												 _("dbreset background worker"));
+					else
+						edata.context = pstrdup(_("dbreset background worker"));
 					ThrowErrorData(&edata);
 					break;
 				}
@@ -268,6 +422,17 @@ dbreset_job_start(DbresetJobKind kind, const void *args, Size args_len,
 	DbresetJobHeader *hdr;
 	char	   *argspace;
 	BackgroundWorker worker;
+	MemoryContext oldcontext;
+	bool		registered;
+
+	/*
+	 * In the caller's lock group the worker could neither see nor wait for
+	 * what this transaction wrote (the SQL functions refuse such calls
+	 * first), nor may it overlap with a worker still running.
+	 */
+	if (TransactionIdIsValid(GetTopTransactionIdIfAny()))
+		elog(ERROR, "dbreset job started after the transaction has written");
+	dbreset_job_wait_previous(0);
 
 	shm_toc_initialize_estimator(&e);
 	shm_toc_estimate_chunk(&e, sizeof(DbresetJobHeader));
@@ -324,7 +489,11 @@ dbreset_job_start(DbresetJobKind kind, const void *args, Size args_len,
 	 */
 	BecomeLockGroupLeader();
 
-	if (!RegisterDynamicBackgroundWorker(&worker, &job->handle))
+	/* the handle may outlive the call: see remember_unfinished */
+	oldcontext = MemoryContextSwitchTo(TopMemoryContext);
+	registered = RegisterDynamicBackgroundWorker(&worker, &job->handle);
+	MemoryContextSwitchTo(oldcontext);
+	if (!registered)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("could not register background process"),
@@ -380,14 +549,16 @@ dbreset_job_finish(DbresetJobHandle *job, StringInfo result)
 	job->finished = true;
 	dsm_detach(job->seg);
 	pfree(job->handle);
+	job->handle = NULL;
 }
 
 /*
  * dbreset_job_point_of_no_return
  *		Called by a job in the worker just before the step that must not be
- *		interrupted halfway (the DROP).  If the caller has already given up,
- *		stop here with nothing done; otherwise the caller will no longer
- *		terminate us.
+ *		interrupted halfway (the DROP), once the worker itself holds every
+ *		lock that keeps new sessions out: from here on the caller's locks
+ *		may go at any time.  If the caller has already given up, stop here
+ *		with nothing done; otherwise the caller will no longer stop us.
  */
 void
 dbreset_job_point_of_no_return(void)
@@ -403,10 +574,49 @@ dbreset_job_point_of_no_return(void)
 }
 
 /*
+ * worker_exit_quietly
+ *		Exit without a word when the caller has given the job up: it knows,
+ *		and has reported, why.  proc_exit() aborts an open transaction.
+ */
+static void
+worker_exit_quietly(void)
+{
+	proc_exit(0);
+}
+
+/*
+ * worker_handle_error
+ *		The worker's error recovery, reached by siglongjmp from any ERROR:
+ *		report it to the caller (and the server log) through the queue --
+ *		unless the caller cancelled the job, in which case the error is only
+ *		the cancel interrupt it sent us -- then exit.  The transaction
+ *		aborts on the way out, releasing the worker's locks.
+ */
+static void
+worker_handle_error(void)
+{
+	HOLD_INTERRUPTS();
+	error_context_stack = NULL;
+
+	if (MyJobHeader != NULL &&
+		pg_atomic_read_u32(&MyJobHeader->state) == DBRESET_STATE_CANCELLED)
+	{
+		FlushErrorState();
+		worker_exit_quietly();
+	}
+
+	EmitErrorReport();
+	FlushErrorState();
+	proc_exit(1);
+}
+
+/*
  * dbreset_wait_for_release
  *		Worker side: wait until the caller releases the job, or stop if it
- *		gave up.  The latch wait keeps us responsive to SIGTERM and to
- *		postmaster death.
+ *		gave up.  The latch wait keeps us responsive to the caller's cancel
+ *		interrupt, to SIGTERM and to postmaster death.  Should the caller be
+ *		gone without having cancelled us, we notice within about a second
+ *		and exit, freeing our slot.
  */
 static void
 dbreset_wait_for_release(DbresetJobHeader *hdr)
@@ -414,18 +624,26 @@ dbreset_wait_for_release(DbresetJobHeader *hdr)
 	for (;;)
 	{
 		uint32		state = pg_atomic_read_u32(&hdr->state);
+		int			rc;
 
 		if (state == DBRESET_STATE_RELEASED)
 			return;
 		if (state == DBRESET_STATE_CANCELLED)
-			ereport(ERROR,
-					(errcode(ERRCODE_QUERY_CANCELED),
-					 errmsg("canceling dbreset background worker because its caller was canceled")));
+			worker_exit_quietly();
 
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, 0,
-						 PG_WAIT_EXTENSION);
+		rc = WaitLatch(MyLatch,
+					   WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					   DBRESET_LEADER_CHECK_MS, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
+
+		if ((rc & WL_TIMEOUT) && BackendPidGetProc(hdr->leader_pid) == NULL)
+		{
+			ereport(LOG,
+					(errmsg("dbreset background worker exiting because its caller, PID %d, has exited",
+							hdr->leader_pid)));
+			worker_exit_quietly();
+		}
 	}
 }
 
@@ -437,7 +655,9 @@ dbreset_wait_for_release(DbresetJobHeader *hdr)
  *
  *		Any error, including one raised before the connection is complete,
  *		reaches the caller once the output is redirected; the worker then
- *		exits and its transaction aborts, releasing its locks.
+ *		exits and its transaction aborts, releasing its locks.  The caller
+ *		stops the worker with SIGINT (a query cancel), which ends in a quiet
+ *		exit once the worker sees that the job was cancelled.
  */
 void
 dbreset_worker_main(Datum main_arg)
@@ -451,9 +671,11 @@ dbreset_worker_main(Datum main_arg)
 	const DbresetJob *job;
 	StringInfoData result;
 	StringInfoData msg;
+	sigjmp_buf	local_sigjmp_buf;
 
-	/* Terminate on SIGTERM at the next CHECK_FOR_INTERRUPTS, like a backend */
+	/* SIGTERM (shutdown) terminates, SIGINT (the caller) cancels */
 	pqsignal(SIGTERM, die);
+	pqsignal(SIGINT, StatementCancelHandler);
 	BackgroundWorkerUnblockSignals();
 
 	/* no resource owner: the mapping lasts as long as the process */
@@ -471,12 +693,21 @@ dbreset_worker_main(Datum main_arg)
 	hdr = shm_toc_lookup(toc, DBRESET_KEY_HEADER, false);
 	args = shm_toc_lookup(toc, DBRESET_KEY_ARGS, false);
 	mq = shm_toc_lookup(toc, DBRESET_KEY_MQ, false);
+	MyJobHeader = hdr;
+
+	/* cancelled before we even started: nobody waits for a word */
+	if (pg_atomic_read_u32(&hdr->state) == DBRESET_STATE_CANCELLED)
+		worker_exit_quietly();
 
 	shm_mq_set_sender(mq, MyProc);
 	mqh = shm_mq_attach(mq, seg, NULL);
 	pq_redirect_to_shm_mq(seg, mqh);
 
-	MyJobHeader = hdr;
+	/* from here on, every ERROR ends in worker_handle_error() */
+	if (sigsetjmp(local_sigjmp_buf, 1) != 0)
+		worker_handle_error();
+	PG_exception_stack = &local_sigjmp_buf;
+
 	job = dbreset_lookup_job(hdr->kind);
 
 	BackgroundWorkerInitializeConnectionByOid(hdr->database_id,
@@ -484,9 +715,7 @@ dbreset_worker_main(Datum main_arg)
 											  DBRESET_BGWORKER_FLAGS);
 	if (!BecomeLockGroupMember(&ProcGlobal->allProcs[hdr->leader_procno],
 							   hdr->leader_pid))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the backend that started this worker has exited")));
+		worker_exit_quietly();	/* the caller has exited already */
 
 	/* messages go out in the database encoding, as the caller expects */
 	SetClientEncoding(GetDatabaseEncoding());
