@@ -37,6 +37,10 @@ $locker->query_safe('BEGIN');
 $locker->query_safe('LOCK TABLE t IN SHARE MODE');
 
 wait_for_sessions($node, 'd1', 4);
+my @d1_pids = split /\n/,
+  $node->safe_psql('postgres',
+	"SELECT pid FROM dbreset.sessions('d1') ORDER BY pid");
+my $me = $node->safe_psql('postgres', 'SELECT current_user');
 is( $node->safe_psql(
 		'postgres',
 		"SELECT string_agg(state, ',' ORDER BY state) FROM dbreset.sessions('d1')"
@@ -51,14 +55,18 @@ is(db_exists($node, 'd1'), 0, 'd1 is gone');
 is($node->safe_psql('postgres', "SELECT count(*) FROM dbreset.sessions('postgres') WHERE backend_type = 'client backend'"),
 	0, 'no session of d1 survived anywhere');
 ok( $node->log_contains(
-		qr/role "\S+" dropped database "d1" after terminating 4 sessions/),
-	'LOG line records the drop');
-ok($node->log_contains(qr/Terminated: pid \d+ \(user \S+, application 001_force_drop\.pl\)/),
-	'LOG detail names the terminated sessions');
+		qr/LOG:  role "\Q$me\E" dropped database "d1" after terminating 4 sessions/),
+	'LOG line records who dropped d1 and how many were terminated');
+my ($detail) = slurp_file($node->logfile) =~
+  /dropped database "d1" after terminating 4 sessions\n[^\n]*DETAIL:  Terminated: ([^\n]*)\n/;
+my @named = sort { $a <=> $b } (($detail // '') =~
+	  /pid (\d+) \(user \Q$me\E, application 001_force_drop\.pl\)/g);
+is(join(',', @named), join(',', @d1_pids),
+	'LOG detail names each of the four sessions: pid, user, application');
 
 # the clients see core's termination message
 like(session_error($idle), qr/terminating connection due to administrator command/,
-	'idle client was told why');
+	'idle client was told why (core behaviour)');
 end_session($_) for ($idle, $active, $in_xact, $locker);
 
 # --- a connection attempted during the drop waits, then fails cleanly --

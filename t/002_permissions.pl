@@ -110,5 +110,45 @@ is($bystander->query_safe('SELECT 1'), 1, 'nobody was terminated');
 is(row_count($node, 'pdb3'), 100, 'pdb3 kept with its rows');
 end_session($bystander);
 
+# --- the same verdict as core's DROP DATABASE ... WITH (FORCE) ----------
+# Twin databases, each with a session of the same role: core's statement on
+# one, dbreset on the other, as the same caller.
+
+SKIP:
+{
+	skip 'DROP DATABASE ... WITH (FORCE) exists from PostgreSQL 13', 3
+	  if $node->pg_version < 13;
+
+	$node->safe_psql('postgres', 'REVOKE carol FROM alice');
+	for my $case (
+		[ 'a session of another role', 'carol', '' ],
+		[ 'the same, with pg_signal_backend', 'carol', 'pg_signal_backend' ],
+		[ "a superuser's session, with pg_signal_backend", undef, 'pg_signal_backend' ])
+	{
+		my ($name, $session_role, $grant) = @$case;
+		my @as = $session_role ? (extra_params => [ '-U', $session_role ]) : ();
+		my %verdict;
+
+		$node->safe_psql('postgres', "GRANT $grant TO alice") if $grant;
+		for my $how ('core', 'dbreset')
+		{
+			my $db = "twin_$how";
+			make_db($node, $db, owner => 'alice');
+			$node->safe_psql($db, 'GRANT SELECT ON t TO PUBLIC');
+			my $s = bystander($node, $db, @as);
+			my $sql = $how eq 'core'
+			  ? "DROP DATABASE $db WITH (FORCE)"
+			  : "SELECT dbreset.force_drop_database('$db')";
+			my ($r) = as_alice($sql);
+			$verdict{$how} = $r == 0 ? 'allowed' : 'refused';
+			end_session($s);
+			$node->safe_psql('postgres', "DROP DATABASE IF EXISTS $db WITH (FORCE)");
+		}
+		is($verdict{dbreset}, $verdict{core},
+			"as core's FORCE: $name: $verdict{core}");
+		$node->safe_psql('postgres', "REVOKE $grant FROM alice") if $grant;
+	}
+}
+
 $node->stop;
 done_testing();

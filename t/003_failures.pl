@@ -43,16 +43,18 @@ sub kept
 
 make_db($node, 'f1');
 my ($s1, $pid1) = frozen_session('f1');
-my ($ret, $out, $err) = $node->psql('postgres',
+my ($ret, $out, $err) = psql_verbose($node, 'postgres',
 	"SELECT dbreset.force_drop_database('f1', timeout => '300ms')");
 isnt($ret, 0, 'timeout: error');
-like($err, qr/ERROR:  sessions on database "f1" did not exit within 300 ms/,
-	'timeout: message');
-like($err, qr/Process $pid1 is still connected\. The database was not dropped\./,
-	'timeout: detail names the pid');
+like($err, qr/ERROR:  55006: sessions on database "f1" did not exit within 300 ms/,
+	'timeout: message and SQLSTATE');
+like($err,
+	qr/Process $pid1 was sent the signal to terminate but is still connected\. The database was not dropped\./,
+	'timeout: detail names the pid, signalled, database kept');
 continue_process($pid1);
 $node->poll_query_until('postgres',
-	"SELECT count(*) = 0 FROM dbreset.sessions('f1')");
+	"SELECT count(*) = 0 FROM dbreset.sessions('f1')")
+  or die 'the frozen session never left';
 kept('f1', 'timeout');
 end_session($s1);
 
@@ -60,7 +62,8 @@ end_session($s1);
 my ($s1b, $pid1b) = frozen_session('f1');
 ($ret, $out, $err) = $node->psql('postgres',
 	"SELECT * FROM dbreset.terminate_sessions('f1', '200ms')");
-like($err, qr/Process $pid1b is still connected/,
+like($err,
+	qr/Process $pid1b was sent the signal to terminate but is still connected\. It may still exit\./,
 	'terminate_sessions(): timeout names the pid');
 continue_process($pid1b);
 end_session($s1b);
@@ -74,6 +77,7 @@ for my $how ('cancel', 'terminate')
 	my ($s, $pid) = frozen_session($db);
 	my $caller = $node->background_psql('postgres', on_error_stop => 0);
 	my $caller_pid = session_pid($caller);
+	my $log_offset = -s $node->logfile;
 	$caller->query_until(qr/started/,
 		"\\echo started\nSELECT dbreset.force_drop_database('$db', timeout => '60s');\n"
 	);
@@ -88,13 +92,17 @@ for my $how ('cancel', 'terminate')
 	else
 	{
 		$node->poll_query_until('postgres',
-			"SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $caller_pid");
+			"SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $caller_pid")
+		  or die 'the terminated caller never left';
 	}
+	ok(!$node->log_contains(qr/FATAL: .*(dbreset|background worker)/, $log_offset),
+		"caller $how: the stopped worker left no FATAL line in the log");
 	continue_process($pid);
 	kept($db, "caller $how");
 	# the frozen session got SIGTERM before the cancel: it has gone now
 	$node->poll_query_until('postgres',
-		"SELECT count(*) = 0 FROM dbreset.sessions('$db')");
+		"SELECT count(*) = 0 FROM dbreset.sessions('$db')")
+	  or die 'the frozen session never left';
 	end_session($s);
 	end_session($caller);
 }
@@ -104,15 +112,14 @@ for my $how ('cancel', 'terminate')
 make_db($node, 'f3');
 $node->safe_psql('f3',
 	"BEGIN; INSERT INTO t VALUES (0); PREPARE TRANSACTION 'gx_f3';");
-my $bystander = $node->background_psql('f3', on_error_stop => 0);
-session_pid($bystander);
-($ret, $out, $err) = $node->psql('postgres',
+my $bystander = bystander($node, 'f3');
+($ret, $out, $err) = psql_verbose($node, 'postgres',
 	"SELECT dbreset.force_drop_database('f3')");
-like($err, qr/database "f3" is being used by prepared transactions/,
-	'prepared: core message');
+like($err, qr/ERROR:  55006: database "f3" is being used by prepared transactions/,
+	'prepared: core message and SQLSTATE');
 like($err, qr/Prepared transaction "gx_f3" uses the database\./,
 	'prepared: detail names the gid');
-is($bystander->query_safe('SELECT 1'), 1, 'prepared: nobody was terminated');
+is(bystander_alive($bystander), 1, 'prepared: nobody was terminated');
 kept('f3', 'prepared');
 $node->safe_psql('f3', "ROLLBACK PREPARED 'gx_f3'");
 is($node->safe_psql('postgres', "SELECT dbreset.force_drop_database('f3')"),
@@ -147,15 +154,19 @@ my $small = new_node('small', conf => "max_worker_processes = 1\n");
 make_db($small, 'f5');
 # the logical replication launcher holds the only slot
 $small->poll_query_until('postgres',
-	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'logical replication launcher'");
-($ret, $out, $err) = $small->psql('postgres',
-	"\\set VERBOSITY verbose\nSELECT dbreset.force_drop_database('f5')");
+	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'logical replication launcher'")
+  or die 'no logical replication launcher';
+my $b5 = bystander($small, 'f5');
+($ret, $out, $err) = psql_verbose($small, 'postgres',
+	"SELECT dbreset.force_drop_database('f5')");
 like($err, qr/ERROR:  53000: could not register background process/,
 	'no slot: 53000');
 like($err, qr/HINT:  You may need to increase "max_worker_processes"\./,
 	'no slot: hint');
+is(bystander_alive($b5), 1, 'no slot: the connected session was not signalled');
 is(db_exists($small, 'f5'), 1, 'no slot: f5 still there');
 is(row_count($small, 'f5'), 100, 'no slot: f5 has its rows');
+end_session($b5);
 $small->stop;
 
 done_testing();

@@ -24,8 +24,7 @@ my $node = new_node('repl', init => { allows_streaming => 'logical' });
 make_db($node, 'r1');
 $node->safe_psql('r1',
 	"SELECT pg_create_logical_replication_slot('r1_slot', 'test_decoding')");
-my $bystander = $node->background_psql('r1', on_error_stop => 0);
-session_pid($bystander);
+my $bystander = bystander($node, 'r1');
 
 my ($recv_out, $recv_err) = ('', '');
 my $recv = IPC::Run::start(
@@ -38,17 +37,18 @@ $node->poll_query_until('postgres',
 	"SELECT active FROM pg_replication_slots WHERE slot_name = 'r1_slot'")
   or die 'slot never became active';
 
-my ($ret, $out, $err) = $node->psql('postgres',
+my ($ret, $out, $err) = psql_verbose($node, 'postgres',
 	"SELECT dbreset.force_drop_database('r1')");
-like($err, qr/database "r1" is used by an active logical replication slot/,
-	'active slot: core message');
+like($err, qr/ERROR:  55006: database "r1" is used by an active logical replication slot/,
+	'active slot: core message and SQLSTATE');
 like($err, qr/There is 1 active slot\./, 'active slot: core detail');
-is($bystander->query_safe('SELECT 1'), 1, 'active slot: nobody terminated');
+is(bystander_alive($bystander), 1, 'active slot: nobody terminated');
 is(row_count($node, 'r1'), 100, 'active slot: r1 kept with its rows');
 
 $recv->kill_kill;
 $node->poll_query_until('postgres',
-	"SELECT NOT active FROM pg_replication_slots WHERE slot_name = 'r1_slot'");
+	"SELECT NOT active FROM pg_replication_slots WHERE slot_name = 'r1_slot'")
+  or die 'slot never became inactive';
 
 # --- an inactive slot goes with the database ---------------------------
 
@@ -65,16 +65,19 @@ make_db($node, 'r2');
 $node->safe_psql('r2',
 	"CREATE SUBSCRIPTION r2_sub CONNECTION 'dbname=nowhere' PUBLICATION p WITH (connect = false)"
 );
-($ret, $out, $err) = $node->psql('postgres',
+my $sub_bystander = bystander($node, 'r2');
+($ret, $out, $err) = psql_verbose($node, 'postgres',
 	"SELECT dbreset.force_drop_database('r2')");
 like($err,
-	qr/database "r2" is being used by logical replication subscription/,
-	'subscription: core message');
+	qr/ERROR:  55006: database "r2" is being used by logical replication subscription/,
+	'subscription: core message and SQLSTATE');
+is(bystander_alive($sub_bystander), 1, 'subscription: nobody terminated');
 is(row_count($node, 'r2'), 100, 'subscription: r2 kept with its rows');
 $node->safe_psql('r2',
 	'ALTER SUBSCRIPTION r2_sub SET (slot_name = NONE); DROP SUBSCRIPTION r2_sub');
 is($node->safe_psql('postgres', "SELECT dbreset.force_drop_database('r2')"),
-	0, 'subscription: dropped once it is gone');
+	1, 'subscription: dropped once it is gone');
+end_session($sub_bystander);
 
 # --- a standby: read-only refusal; the primary's drop replays ----------
 
@@ -87,13 +90,12 @@ $standby->init_from_backup($node, 'cold', has_streaming => 1);
 $standby->start;
 $node->wait_for_catchup($standby, 'replay', $node->lsn('insert'));
 
-my $reader = $standby->background_psql('r3', on_error_stop => 0);
-session_pid($reader);
-($ret, $out, $err) = $standby->psql('postgres',
+my $reader = bystander($standby, 'r3');
+($ret, $out, $err) = psql_verbose($standby, 'postgres',
 	"SELECT dbreset.force_drop_database('r3')");
-like($err, qr/cannot execute DROP DATABASE in a read-only transaction/,
+like($err, qr/ERROR:  25006: cannot execute DROP DATABASE in a read-only transaction/,
 	'standby: refused as read-only');
-is($reader->query_safe('SELECT count(*) FROM t'), 100,
+is(bystander_alive($reader), 1,
 	'standby: the reader was not terminated');
 
 is($node->safe_psql('postgres', "SELECT dbreset.force_drop_database('r3')"),
@@ -101,9 +103,9 @@ is($node->safe_psql('postgres', "SELECT dbreset.force_drop_database('r3')"),
 $node->wait_for_catchup($standby, 'replay', $node->lsn('insert'));
 is($standby->safe_psql('postgres',
 		"SELECT count(*) FROM pg_database WHERE datname = 'r3'"),
-	0, 'standby: the drop replayed');
+	0, 'standby: the drop replayed (core behaviour)');
 like(session_error($reader), qr/terminating connection/,
-	'standby: recovery ended the reader');
+	'standby: recovery ended the reader (core behaviour)');
 end_session($reader);
 
 $standby->stop;

@@ -19,7 +19,8 @@ use Test::More;
 
 our @EXPORT = qw(new_node make_db db_exists row_count wait_for_sessions
   stop_process continue_process wait_for_drop_lock wait_for_no_worker
-  session_pid end_session session_error);
+  session_pid end_session session_error psql_verbose bystander
+  bystander_alive worker_pid);
 
 # new_node(name, %params)
 #	A started cluster with dbreset created in database postgres.  %params:
@@ -110,6 +111,49 @@ sub session_error
 	my ($session) = @_;
 	eval { $session->query('SELECT 1'); };
 	return $session->{stderr};
+}
+
+# psql_verbose(node, dbname, sql, %params): ($ret, $stdout, $stderr) of a
+#	psql run whose errors carry their SQLSTATE ("ERROR:  55006: ...").
+#	%params go to PostgreSQL::Test::Cluster::psql (extra_params, ...).
+sub psql_verbose
+{
+	my ($node, $dbname, $sql, %params) = @_;
+	my ($ret, $out, $err) =
+	  $node->psql($dbname, "\\set VERBOSITY verbose\n$sql", %params);
+	return ($ret, $out, $err);
+}
+
+# bystander(node, dbname, %params): a session on dbname that has read its
+#	table t -- the session a refusal must leave alone.
+sub bystander
+{
+	my ($node, $dbname, %params) = @_;
+	my $s = $node->background_psql($dbname, on_error_stop => 0, %params);
+	$s->query_safe('SELECT count(*) FROM t');
+	return $s;
+}
+
+# bystander_alive(session): 1 if the session still answers with the 100
+#	rows of t, else 0 -- without dying when it was terminated.
+sub bystander_alive
+{
+	my ($s) = @_;
+	my $n = eval { $s->query('SELECT count(*) FROM t') };
+	return (defined $n && $n eq '100') ? 1 : 0;
+}
+
+# worker_pid(node): the pid of the one dbreset worker running
+sub worker_pid
+{
+	my ($node) = @_;
+	my $pid;
+	$node->poll_query_until('postgres',
+		"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'dbreset worker'"
+	) or die 'no dbreset worker';
+	$pid = $node->safe_psql('postgres',
+		"SELECT pid FROM pg_stat_activity WHERE backend_type = 'dbreset worker'");
+	return $pid;
 }
 
 # stop_process / continue_process: freeze a backend with SIGSTOP so that a
