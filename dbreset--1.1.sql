@@ -1,0 +1,45 @@
+/* dbreset--1.1.sql */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION dbreset" to load this file. \quit
+
+-- The extension owns its schema (the control file names pg_catalog, as
+-- pg_cron does, so that the schema can be a member): DROP EXTENSION
+-- removes it.
+CREATE SCHEMA dbreset;
+GRANT USAGE ON SCHEMA dbreset TO PUBLIC;
+
+CREATE FUNCTION dbreset.sessions(dbname name DEFAULT NULL)
+RETURNS TABLE (pid int, datname name, usename name, application_name text,
+               client_addr inet, backend_type text, state text,
+               backend_start timestamptz, xact_start timestamptz,
+               query_start timestamptz, wait_event_type text,
+               wait_event text, query text, can_terminate boolean)
+AS 'MODULE_PATHNAME', 'dbreset_sessions'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION dbreset.sessions(name) IS
+'sessions connected to a database (NULL: to any), read live, and whether the caller may terminate each';
+
+CREATE FUNCTION dbreset.terminate_sessions(dbname name,
+                                           timeout interval DEFAULT '5s')
+RETURNS TABLE (pid int, usename name, application_name text,
+               client_addr inet, state text, query text)
+AS 'MODULE_PATHNAME', 'dbreset_terminate_sessions'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dbreset.terminate_sessions(name, interval) IS
+'terminate every other session connected to a database and wait until they are gone';
+
+CREATE FUNCTION dbreset.force_drop_database(dbname name,
+                                            if_exists boolean DEFAULT false,
+                                            timeout interval DEFAULT '5s')
+RETURNS integer
+AS 'MODULE_PATHNAME', 'dbreset_force_drop_database'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dbreset.force_drop_database(name, boolean, interval) IS
+'drop a database, terminating the sessions connected to it; returns how many were terminated';
+
+REVOKE ALL ON FUNCTION dbreset.terminate_sessions(name, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION dbreset.force_drop_database(name, boolean, interval) FROM PUBLIC;
