@@ -4,19 +4,19 @@
  *	  Sessions connected to a database: listing them live, deciding who may
  *	  terminate them, terminating them and waiting until they are gone.
  *
- * The ProcArray is the truth about who is connected: a backend leaves it
- * last on its way out, after its pg_stat_activity entry is cleared, and
- * DROP DATABASE counts it until then.  So sessions are found in the
- * ProcArray, and the backend status array only adds detail.  Both are read
- * afresh on every call, never from the per-transaction snapshot that
- * pg_stat_activity keeps.
+ * DROP DATABASE counts a backend as long as it is in the ProcArray, which it
+ * leaves late on its way out, after its pg_stat_activity entry is cleared.
+ * The ProcArray itself is private to procarray.c, so sessions are found in
+ * the PGPROC array: a PGPROC whose latch is owned by its pid belongs to a
+ * live process, from before it enters the ProcArray until just after it
+ * has left it (proc_is_live).  The backend status array only adds detail.
+ * Both are read afresh on every call, never from the per-transaction
+ * snapshot that pg_stat_activity keeps.
  *
- * Permissions mirror pg_terminate_backend(): a superuser-owned or role-less
- * process needs a superuser (an autovacuum worker, from 18, privileges of
- * pg_signal_autovacuum_worker); any other needs privileges of its role or
- * of pg_signal_backend.  When the database is about to be dropped by its
- * owner, autovacuum workers are signalled without a check, as DROP
- * DATABASE itself does (they only vacuum that database).
+ * Permissions mirror the core statement each function stands for:
+ * terminate_sessions() and sessions().can_terminate follow
+ * pg_terminate_backend(), force_drop_database() follows DROP DATABASE ...
+ * WITH (FORCE) (dbreset_terminate_check).
  *
  * IDENTIFICATION
  *	  src/sessions.c
