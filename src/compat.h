@@ -96,6 +96,18 @@ dbreset_may_signal_autovacuum(Oid roleid)
 #endif
 
 /*
+ * PostgreSQL 17: transaction_timeout, which would end a worker's
+ * transaction when the role's or database's settings set it.
+ */
+static inline void
+dbreset_disable_transaction_timeout(void)
+{
+#if PG_VERSION_NUM >= 170000
+	SetConfigOption("transaction_timeout", "0", PGC_USERSET, PGC_S_OVERRIDE);
+#endif
+}
+
+/*
  * PostgreSQL 17: a virtual transaction ID names its backend by ProcNumber,
  * an index into ProcGlobal->allProcs, and PGPROC keeps its own in "vxid"
  * (before, by BackendId, a slot of the shared invalidation state, and

@@ -86,7 +86,6 @@ extern DbresetJobHandle *dbreset_job_start(DbresetJobKind kind,
 extern void dbreset_job_release(DbresetJobHandle *job);
 extern void dbreset_job_finish(DbresetJobHandle *job, StringInfo result);
 extern void dbreset_job_cancel(int code, Datum arg);
-extern void dbreset_job_wait_previous(int timeout_ms);
 extern void dbreset_job_point_of_no_return(void);
 
 /* drop.c */

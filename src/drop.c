@@ -78,12 +78,13 @@ typedef struct DbresetDropArgs
 /*
  * lock_holders
  *		The processes that hold a lock on database dbid, as a list of pids
- *		("4711, 4712") for messages; *nprepared counts the prepared
- *		transactions among the holders, which have no process.  Only called
- *		after our own wait for the lock has been given up.
+ *		("4711, 4712") for messages, and how many holders have no process
+ *		running their transaction (*nother): a prepared transaction, or one
+ *		that has just ended.  Only called after our own wait for the lock
+ *		has been given up.
  */
 static char *
-lock_holders(Oid dbid, int *npids, int *nprepared)
+lock_holders(Oid dbid, int *npids, int *nother)
 {
 	LOCKTAG		tag;
 	VirtualTransactionId *vxids;
@@ -94,13 +95,13 @@ lock_holders(Oid dbid, int *npids, int *nprepared)
 
 	initStringInfo(&pids);
 	*npids = 0;
-	*nprepared = 0;
+	*nother = 0;
 	for (; VirtualTransactionIdIsValid(*vxids); vxids++)
 	{
 		int			pid = dbreset_vxid_pid(*vxids);
 
 		if (pid == 0)
-			(*nprepared)++;
+			(*nother)++;
 		else
 			appendStringInfo(&pids, "%s%d", (*npids)++ > 0 ? ", " : "", pid);
 	}
@@ -126,7 +127,7 @@ lock_database_oid(const char *dbname, Oid dbid, int timeout_ms)
 		ErrorData  *edata;
 		char	   *pids;
 		int			npids;
-		int			nprepared;
+		int			nother;
 
 		MemoryContextSwitchTo(oldcontext);
 		edata = CopyErrorData();
@@ -136,24 +137,21 @@ lock_database_oid(const char *dbname, Oid dbid, int timeout_ms)
 
 		/* leave the lock's wait queue before we look at its holders */
 		LockErrorCleanup();
-		pids = lock_holders(dbid, &npids, &nprepared);
+		pids = lock_holders(dbid, &npids, &nother);
 
-		if (nprepared > 0)
+		if (npids > 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 					 errmsg("could not lock database \"%s\" within %d ms",
 							dbname, timeout_ms),
-					 errdetail("A prepared transaction holds a lock on the database. No session was terminated."),
-					 errhint("Commit or roll it back with COMMIT PREPARED or ROLLBACK PREPARED.")));
+					 errdetail_plural("Process %s holds a lock on the database. No session was terminated.",
+									  "Processes %s hold locks on the database. No session was terminated.",
+									  npids, pids)));
 		ereport(ERROR,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 				 errmsg("could not lock database \"%s\" within %d ms",
 						dbname, timeout_ms),
-				 npids > 0 ?
-				 errdetail_plural("Process %s holds a lock on the database. No session was terminated.",
-								  "Processes %s hold locks on the database. No session was terminated.",
-								  npids, pids) :
-				 errdetail("Another transaction held a lock on the database. No session was terminated.")));
+				 errdetail("Another transaction, possibly a prepared one, holds a lock on the database. No session was terminated.")));
 	}
 	PG_END_TRY();
 }
@@ -440,7 +438,6 @@ dbreset_force_drop_database(PG_FUNCTION_ARGS)
 	PreventCommandIfReadOnly("DROP DATABASE");
 	PreventCommandDuringRecovery("DROP DATABASE");
 	dbreset_check_not_protected(dbname);
-	dbreset_job_wait_previous(timeout_ms);
 
 	dbid = lock_database(dbname, timeout_ms);
 	if (!OidIsValid(dbid))

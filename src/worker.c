@@ -35,11 +35,10 @@
  * The worker is a member of the caller's lock group, so the caller's locks
  * do not block it -- and, in turn, its locks do not block the caller.  A
  * call therefore never returns while its worker may still hold locks: on
- * error the caller waits for the worker to exit, holding off a cancel (a
- * second cancel gives the wait up; the backend then remembers the worker,
- * and its next call waits for it first).  A terminated caller does not
- * wait: its session ends, and core keeps a lock group leader's PGPROC
- * reserved until the last member has exited.
+ * error the caller waits for the worker to exit, with cancel interrupts
+ * held off, so that no later statement of the session can run beside it.
+ * A terminated caller does not wait: its session ends, and core keeps a
+ * lock group leader's PGPROC reserved until the last member has exited.
  *
  * IDENTIFICATION
  *	  src/worker.c
@@ -62,10 +61,10 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
-#include "storage/procarray.h"
 #include "storage/shm_mq.h"
 #include "storage/shm_toc.h"
 #include "tcop/tcopprot.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
@@ -126,14 +125,6 @@ struct DbresetJobHandle
 								 * let go) or error relayed */
 };
 
-/*
- * Caller side: a worker of this backend that was still running when its
- * call ended (a second cancel gave up waiting for it), and what it does.
- * Both live in TopMemoryContext.  The next job waits for it first.
- */
-static BackgroundWorkerHandle *unfinished_worker = NULL;
-static char *unfinished_description = NULL;
-
 /* Worker side: the header of the job this process runs */
 static DbresetJobHeader *MyJobHeader = NULL;
 
@@ -173,42 +164,29 @@ worker_stopped(BackgroundWorkerHandle *handle, pid_t *pid)
  * wait_for_worker_exit
  *		Wait until the worker behind handle has exited, so that nothing this
  *		session runs next can overlap with it in its lock group.  The
- *		postmaster sets our latch when it exits (bgw_notify_pid).  Called
- *		with cancel interrupts held off: a new cancel request ends the wait,
- *		and we return false; termination and the ProcSignalBarrier that a
- *		DROP DATABASE in the worker waits for (15+) are still processed.
+ *		postmaster sets our latch when it exits (bgw_notify_pid).
+ *
+ *		Cancel interrupts are held off meanwhile: a worker past its point of
+ *		no return finishes its DROP, and the caller's cancel is reported
+ *		once it has.  Termination ends the wait (and the session), and the
+ *		ProcSignalBarrier that a DROP DATABASE in the worker waits for on
+ *		15+ is still absorbed: CHECK_FOR_INTERRUPTS() processes both.
  */
-static bool
+static void
 wait_for_worker_exit(BackgroundWorkerHandle *handle)
 {
 	pid_t		pid;
 
-	for (;;)
+	HOLD_CANCEL_INTERRUPTS();
+	while (!worker_stopped(handle, &pid))
 	{
-		if (worker_stopped(handle, &pid))
-			return true;
-		if (QueryCancelPending)
-			return false;
-
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 DBRESET_LEADER_CHECK_MS, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
-}
-
-/*
- * remember_unfinished
- *		Keep a worker that outlived its call, for dbreset_job_wait_previous.
- */
-static void
-remember_unfinished(DbresetJobHandle *job)
-{
-	unfinished_worker = job->handle;
-	unfinished_description = MemoryContextStrdup(TopMemoryContext,
-												  job->description);
-	job->handle = NULL;
+	RESUME_CANCEL_INTERRUPTS();
 }
 
 /*
@@ -227,13 +205,12 @@ dbreset_job_cancel(int code, Datum arg)
 {
 	DbresetJobHandle *job = (DbresetJobHandle *) DatumGetPointer(arg);
 	pid_t		pid;
-	bool		stopped;
 
 	(void) code;
-	if (job->handle == NULL || worker_stopped(job->handle, &pid))
+	if (job->handle == NULL)
 		return;
 
-	if (!job->finished)
+	if (!job->finished && !worker_stopped(job->handle, &pid))
 	{
 		uint32		state = pg_atomic_read_u32(&job->hdr->state);
 
@@ -262,62 +239,19 @@ dbreset_job_cancel(int code, Datum arg)
 		if (state == DBRESET_STATE_COMMITTING)
 			ereport(WARNING,
 					(errmsg("%s continues in the background", job->description),
-					 errdetail("It had already begun when the call was interrupted; it cannot be stopped halfway.")));
+					 errdetail("It had already begun when the call was interrupted; it cannot be stopped halfway. The call returns once it has finished.")));
 	}
 
 	if (proc_exit_inprogress)
 		return;
 
-	HOLD_CANCEL_INTERRUPTS();
-	stopped = wait_for_worker_exit(job->handle);
-	RESUME_CANCEL_INTERRUPTS();
-	if (!stopped)
-		remember_unfinished(job);
-}
+	/* nobody reads the queue any more: a worker must not block on it */
+	shm_mq_detach(job->mqh);
+	job->mqh = NULL;
 
-/*
- * dbreset_job_wait_previous
- *		Before a new job: if an earlier call of this backend ended while its
- *		worker was still running (a second cancel gave up the wait), wait up
- *		to timeout_ms for that worker to exit, and fail naming what it does
- *		if it is still there.  Until it exits, this backend must not start
- *		anything that its locks should block.
- */
-void
-dbreset_job_wait_previous(int timeout_ms)
-{
-	TimestampTz deadline;
-	pid_t		pid = 0;
-
-	if (unfinished_worker == NULL)
-		return;
-
-	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
-	while (!worker_stopped(unfinished_worker, &pid))
-	{
-		long		sleep_ms = (long) ((deadline - GetCurrentTimestamp()) / 1000);
-
-		if (sleep_ms <= 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_IN_USE),
-					 errmsg("%s, started by an earlier call in this session, is still in progress",
-							unfinished_description),
-					 errdetail("The earlier call was interrupted after the point where it could be stopped; its background worker (PID %d) is still running.",
-							   (int) pid),
-					 errhint("Wait for it to finish, then call again.")));
-
-		(void) WaitLatch(MyLatch,
-						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 Min(sleep_ms, DBRESET_LEADER_CHECK_MS),
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-	}
-
-	pfree(unfinished_worker);
-	pfree(unfinished_description);
-	unfinished_worker = NULL;
-	unfinished_description = NULL;
+	wait_for_worker_exit(job->handle);
+	pfree(job->handle);
+	job->handle = NULL;
 }
 
 /*
@@ -427,12 +361,11 @@ dbreset_job_start(DbresetJobKind kind, const void *args, Size args_len,
 
 	/*
 	 * In the caller's lock group the worker could neither see nor wait for
-	 * what this transaction wrote (the SQL functions refuse such calls
-	 * first), nor may it overlap with a worker still running.
+	 * what this transaction wrote: the SQL functions refuse such calls
+	 * first.
 	 */
 	if (TransactionIdIsValid(GetTopTransactionIdIfAny()))
 		elog(ERROR, "dbreset job started after the transaction has written");
-	dbreset_job_wait_previous(0);
 
 	shm_toc_initialize_estimator(&e);
 	shm_toc_estimate_chunk(&e, sizeof(DbresetJobHeader));
@@ -489,7 +422,7 @@ dbreset_job_start(DbresetJobKind kind, const void *args, Size args_len,
 	 */
 	BecomeLockGroupLeader();
 
-	/* the handle may outlive the call: see remember_unfinished */
+	/* the handle must outlive an error: dbreset_job_cancel waits on it */
 	oldcontext = MemoryContextSwitchTo(TopMemoryContext);
 	registered = RegisterDynamicBackgroundWorker(&worker, &job->handle);
 	MemoryContextSwitchTo(oldcontext);
@@ -558,7 +491,8 @@ dbreset_job_finish(DbresetJobHandle *job, StringInfo result)
  *		interrupted halfway (the DROP), once the worker itself holds every
  *		lock that keeps new sessions out: from here on the caller's locks
  *		may go at any time.  If the caller has already given up, stop here
- *		with nothing done; otherwise the caller will no longer stop us.
+ *		with nothing done; otherwise the caller will no longer stop us, and
+ *		neither will a cancel from anyone else.
  */
 void
 dbreset_job_point_of_no_return(void)
@@ -571,6 +505,14 @@ dbreset_job_point_of_no_return(void)
 		ereport(ERROR,
 				(errcode(ERRCODE_QUERY_CANCELED),
 				 errmsg("canceling dbreset background worker because its caller was canceled")));
+
+	/*
+	 * From here on nobody may cancel us halfway: not a stray
+	 * pg_cancel_backend(), nor a lock_timeout from the role's settings.
+	 * Termination (shutdown) and deadlock errors still end the job, as they
+	 * would end DROP DATABASE in a session.  Held until the process exits.
+	 */
+	HOLD_CANCEL_INTERRUPTS();
 }
 
 /*
@@ -621,29 +563,40 @@ worker_handle_error(void)
 static void
 dbreset_wait_for_release(DbresetJobHeader *hdr)
 {
+	PGPROC	   *leader = &ProcGlobal->allProcs[hdr->leader_procno];
+	TimestampTz next_check = GetCurrentTimestamp();
+
 	for (;;)
 	{
 		uint32		state = pg_atomic_read_u32(&hdr->state);
-		int			rc;
 
 		if (state == DBRESET_STATE_RELEASED)
 			return;
 		if (state == DBRESET_STATE_CANCELLED)
 			worker_exit_quietly();
 
-		rc = WaitLatch(MyLatch,
-					   WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-					   DBRESET_LEADER_CHECK_MS, PG_WAIT_EXTENSION);
+		/*
+		 * The leader's PGPROC stays reserved while we are in its lock group,
+		 * but it disowns its latch when it exits (ProcKill).
+		 */
+		if (GetCurrentTimestamp() >= next_check)
+		{
+			if (leader->procLatch.owner_pid != hdr->leader_pid)
+			{
+				ereport(LOG,
+						(errmsg("dbreset background worker exiting because its caller, PID %d, has exited",
+								hdr->leader_pid)));
+				worker_exit_quietly();
+			}
+			next_check = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+													 DBRESET_LEADER_CHECK_MS);
+		}
+
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 DBRESET_LEADER_CHECK_MS, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
-
-		if ((rc & WL_TIMEOUT) && BackendPidGetProc(hdr->leader_pid) == NULL)
-		{
-			ereport(LOG,
-					(errmsg("dbreset background worker exiting because its caller, PID %d, has exited",
-							hdr->leader_pid)));
-			worker_exit_quietly();
-		}
 	}
 }
 
@@ -710,27 +663,43 @@ dbreset_worker_main(Datum main_arg)
 
 	job = dbreset_lookup_job(hdr->kind);
 
-	BackgroundWorkerInitializeConnectionByOid(hdr->database_id,
-											  hdr->authenticated_user_id,
-											  DBRESET_BGWORKER_FLAGS);
+	/*
+	 * Join the caller's lock group before connecting, as parallel workers
+	 * do: connecting takes catalog locks that the caller may hold.
+	 */
 	if (!BecomeLockGroupMember(&ProcGlobal->allProcs[hdr->leader_procno],
 							   hdr->leader_pid))
 		worker_exit_quietly();	/* the caller has exited already */
 
+	BackgroundWorkerInitializeConnectionByOid(hdr->database_id,
+											  hdr->authenticated_user_id,
+											  DBRESET_BGWORKER_FLAGS);
+
 	/* messages go out in the database encoding, as the caller expects */
 	SetClientEncoding(GetDatabaseEncoding());
+
+	/*
+	 * The worker starts from the role's and database's settings, not the
+	 * caller's session.  The caller has checked that it may write; the job
+	 * must not be cut short by a timeout it did not ask for.
+	 */
+	SetConfigOption("default_transaction_read_only", "off",
+					PGC_SUSET, PGC_S_OVERRIDE);
+	dbreset_disable_transaction_timeout();
 
 	/* act as the caller: SET ROLE and SECURITY DEFINER included */
 	SetUserIdAndSecContext(hdr->current_user_id, hdr->sec_context);
 
 	dbreset_wait_for_release(hdr);
 
+	/* outside the transaction: read after the commit */
+	initStringInfo(&result);
+
 	pgstat_report_activity(STATE_RUNNING, job->name);
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	/* a snapshot, as PortalRunUtility provides one to utility statements */
 	PushActiveSnapshot(GetTransactionSnapshot());
-	initStringInfo(&result);
 	job->run(args, &result);
 	PopActiveSnapshot();
 	CommitTransactionCommand();

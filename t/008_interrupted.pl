@@ -2,11 +2,12 @@
 #
 # A call interrupted after its worker has passed the point of no return:
 # the worker holds the database lock itself, so nobody connects to a
-# database being dropped in the background; the call does not return while
-# its worker runs (a second cancel gives the wait up, and the session's
-# next call waits for that worker, then fails naming it).  Also: an error
-# raised in the worker reaches the caller intact, with a context line; the
-# worker acts with the caller's identity, not the session user's.
+# database being dropped in the background, even once the caller is gone;
+# the call does not return while its worker runs, so no later statement of
+# the session can run beside it in its lock group; a stray cancel of the
+# worker cannot stop the DROP halfway.  Also: an error raised in the
+# worker reaches the caller intact, with a context line; the worker acts
+# with the caller's identity, not the session user's.
 #
 # To stop a worker after its point of no return, a session holds
 # pg_database in SHARE mode: DROP DATABASE opens it in ROW EXCLUSIVE mode
@@ -82,7 +83,8 @@ ok(!$node->log_contains(qr/FATAL:.*dbreset/, $log_offset),
 	'one cancel: no FATAL line in the server log');
 end_session($caller);
 
-# --- two cancels: the call gives up waiting; the lock stays held --------
+# --- two cancels do not end the wait; a terminated caller's lock goes, ---
+# --- the worker's own lock keeps newcomers out ---------------------------
 
 make_db($node, 'i2');
 $locker = catalog_locker();
@@ -96,13 +98,30 @@ $node->safe_psql('postgres', "SELECT pg_cancel_backend($caller_pid)");
 $node->wait_for_log(qr/the drop of database "i2" continues in the background/,
 	$log_offset);
 $node->safe_psql('postgres', "SELECT pg_cancel_backend($caller_pid)");
-$node->poll_query_until('postgres',
-	"SELECT state = 'idle' FROM pg_stat_activity WHERE pid = $caller_pid")
-  or die 'the twice-cancelled caller never returned';
-like(session_error($caller), qr/ERROR:  canceling statement due to user request/,
-	'two cancels: the call returns');
+is( $node->safe_psql(
+		'postgres', "SELECT state FROM pg_stat_activity WHERE pid = $caller_pid"),
+	'active',
+	'two cancels: the call still waits for its worker');
 
-# the caller has let its lock go; the worker's own lock keeps newcomers out
+# a stray cancel of the worker itself does not stop the DROP halfway
+$node->safe_psql('postgres', "SELECT pg_cancel_backend($wpid)");
+is($node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE pid = $wpid"),
+	1, 'a cancel sent to the worker past its point of no return is held off');
+
+# terminated, the caller's session ends and its lock goes
+$node->safe_psql('postgres', "SELECT pg_terminate_backend($caller_pid)");
+$node->poll_query_until('postgres',
+	"SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $caller_pid")
+  or die 'the terminated caller never left';
+is( $node->safe_psql(
+		'postgres', qq(
+SELECT count(*) FROM pg_locks
+WHERE locktype = 'object' AND classid = 'pg_database'::regclass
+  AND objid = (SELECT oid FROM pg_database WHERE datname = 'i2')
+  AND granted AND mode = 'AccessExclusiveLock' AND pid = $wpid)),
+	1,
+	'caller terminated: the worker holds the database lock itself');
+
 my ($stdout, $stderr) = ('', '');
 my $late = IPC::Run::start(
 	[ 'psql', '-XAtq', '-d', $node->connstr('i2'), '-c', 'SELECT 1' ],
@@ -113,73 +132,64 @@ SELECT count(*) = 1 FROM pg_locks
 WHERE locktype = 'object' AND classid = 'pg_database'::regclass
   AND objid = (SELECT oid FROM pg_database WHERE datname = 'i2')
   AND NOT granted)) or die 'the newcomer never waited';
-is( $node->safe_psql(
-		'postgres', qq(
-SELECT count(*) FROM pg_locks
-WHERE locktype = 'object' AND classid = 'pg_database'::regclass
-  AND objid = (SELECT oid FROM pg_database WHERE datname = 'i2')
-  AND granted AND mode = 'AccessExclusiveLock' AND pid = $wpid)),
-	1,
-	'two cancels: the worker holds the database lock itself');
 is($node->safe_psql('postgres', "SELECT count(*) FROM dbreset.sessions('i2')"),
-	0, 'two cancels: the newcomer waits on the lock, not connected');
-
-# the same session tries again: it waits for the earlier worker, then fails
-my ($ret, $out);
-$caller->{stderr} = '';
-$caller->query_until(qr/started/,
-	"\\echo started\n\\set VERBOSITY verbose\nSELECT dbreset.force_drop_database('i2', timeout => '300ms');\n");
-$node->poll_query_until('postgres',
-	"SELECT state = 'idle' FROM pg_stat_activity WHERE pid = $caller_pid")
-  or die 'the retry never returned';
-$err = session_error($caller);
-like($err,
-	qr/ERROR:  55006: the drop of database "i2", started by an earlier call in this session, is still in progress/,
-	'retry: refused, naming the drop in progress');
-like($err, qr/background worker \(PID $wpid\) is still running/,
-	'retry: the detail names the worker');
+	0, 'caller terminated: a newcomer waits on the lock, not connected');
 
 $locker->query_safe('COMMIT');
 $late->finish;
 like($stderr, qr/database "i2" does not exist/,
 	'the newcomer finds the database gone');
 wait_for_no_worker($node);
-is(db_exists($node, 'i2'), 0, 'two cancels: i2 was dropped in the background');
-$caller->{stderr} = '';
-$caller->query("SELECT dbreset.force_drop_database('i2', if_exists => true)");
-like($caller->{stderr}, qr/database "i2" does not exist, skipping/,
-	'the next call of that session runs once the worker is gone');
+is(db_exists($node, 'i2'), 0, 'i2 was dropped in the background, as warned');
 end_session($caller);
 
 # --- an error in the worker reaches the caller intact -------------------
-# The role's lock_timeout applies to the worker's connection: its DROP gives
-# up waiting for pg_database.
+# A deadlock the worker's DROP runs into after its point of no return: the
+# locker holds pg_database and then waits for the database's lock, which
+# the caller's group holds.  The locker's deadlock_timeout is long, so the
+# worker is the one to detect it.
+
+make_db($node, 'i3');
+my ($ret, $out);
+my $s3 = bystander($node, 'i3');
+my $pid3;
+$pid3 = session_pid($s3);
+stop_process($pid3);
+$locker = catalog_locker();
+$locker->query_safe("SET deadlock_timeout = '10min'");
+$caller = $node->background_psql('postgres', on_error_stop => 0);
+$caller->query_until(qr/started/,
+	"\\echo started\n\\set VERBOSITY verbose\nSELECT dbreset.force_drop_database('i3', timeout => '60s');\n");
+wait_for_drop_lock($node, 'i3');
+$locker->query_until(qr/started/,
+	"\\echo started\nCOMMENT ON DATABASE i3 IS 'waits';\n");
+$node->poll_query_until(
+	'postgres', qq(
+SELECT count(*) = 1 FROM pg_locks
+WHERE locktype = 'object' AND classid = 'pg_database'::regclass
+  AND objid = (SELECT oid FROM pg_database WHERE datname = 'i3')
+  AND NOT granted)) or die 'the locker never waited';
+continue_process($pid3);
+wait_for_no_worker($node);
+$err = session_error($caller);
+like($err, qr/ERROR:  40P01: deadlock detected/,
+	"the worker's error: message and SQLSTATE");
+like($err, qr/CONTEXT:  .*dbreset background worker/s,
+	"the worker's error: a context line says where it came from");
+$locker->query('ROLLBACK');
+is(row_count($node, 'i3'), 100, "the worker's error: i3 kept with its rows");
+end_session($_) for ($caller, $locker, $s3);
+
+# --- the worker acts as the caller, not as the session user -------------
+# A login role that may not drop i3 calls a SECURITY DEFINER function of
+# i3's owner: the drop runs with the owner's rights, in the worker too (it
+# connects as the session user, which is not allowed to drop i3).
 
 $node->safe_psql(
 	'postgres', q(
 CREATE ROLE relay LOGIN;
 GRANT EXECUTE ON FUNCTION dbreset.force_drop_database(name, boolean, interval) TO relay;
-ALTER ROLE relay SET lock_timeout = '200ms';
-));
-make_db($node, 'i3', owner => 'relay');
-$locker = catalog_locker();
-($ret, $out, $err) = psql_verbose($node, 'postgres',
-	"SELECT dbreset.force_drop_database('i3')",
-	extra_params => [ '-U', 'relay' ]);
-like($err, qr/ERROR:  55P03: canceling statement due to lock timeout/,
-	"the worker's error: message and SQLSTATE");
-like($err, qr/CONTEXT:  .*dbreset background worker/s,
-	"the worker's error: a context line says where it came from");
-$locker->query_safe('COMMIT');
-wait_for_no_worker($node);
-is(row_count($node, 'i3'), 100, "the worker's error: i3 kept with its rows");
-
-# --- the worker acts as the caller, not as the session user -------------
-# A login role that may not drop i3 calls a SECURITY DEFINER function of
-# i3's owner: the drop runs with the owner's rights, in the worker too.
-
-$node->safe_psql(
-	'postgres', q(
+ALTER DATABASE i3 OWNER TO relay;
 CREATE ROLE definer_caller LOGIN;
 CREATE FUNCTION public.drop_as_relay(db name) RETURNS integer
 LANGUAGE sql SECURITY DEFINER
