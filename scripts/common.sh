@@ -55,6 +55,60 @@ ensure_base() {
 	fi
 }
 
+# Exit hooks: at_exit CMD runs CMD (eval'd) when the script exits, the
+# latest first; an interrupt or TERM exits through them too.
+EXIT_HOOKS=()
+at_exit() { EXIT_HOOKS+=("$1"); }
+run_exit_hooks() {
+	local i
+	for ((i = ${#EXIT_HOOKS[@]} - 1; i >= 0; i--)); do
+		eval "${EXIT_HOOKS[i]}" || true
+	done
+	EXIT_HOOKS=()
+}
+trap run_exit_hooks EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# cache_dir: where scripts/pg-majors keeps the downloaded and assembled
+# PostgreSQL prefixes, shared by all runs (its flock serialises fetches).
+# .cache/pg in the clone, unless we are root and the test user cannot reach
+# into the clone (a clone under a private directory): then
+# /var/tmp/dbreset-cache.  Runs never use the cache directly: they copy a
+# prefix into their own directory (see new_run_dir).
+cache_dir() {
+	local d=/var/tmp/dbreset-cache
+	if [ "$(id -u)" -eq 0 ] &&
+		! runuser -u "$TEST_USER" -- test -x "$ROOT" 2>/dev/null; then
+		mkdir -p "$d"
+		# made by root in a world-writable directory: must be root's own
+		[ -d "$d" ] && [ ! -L "$d" ] && [ "$(stat -c %u "$d")" -eq 0 ] ||
+			die "$d exists and is not a directory of root's"
+		chmod 755 "$d"
+		echo "$d"
+	else
+		echo "$ROOT/.cache/pg"
+	fi
+}
+
+# new_run_dir: this run's own directory, $RUN (mode 755, under /var/tmp):
+# build trees, owned by the test user, and the copies of the PostgreSQL
+# prefixes that dbreset is installed into.  Removed at exit -- only it,
+# nothing another run made -- unless DBRESET_KEEP_RUN is set.
+new_run_dir() {
+	RUN=$(mktemp -d /var/tmp/dbreset-run.XXXXXX) ||
+		die "could not create a directory under /var/tmp"
+	chmod 755 "$RUN"
+	at_exit remove_run_dir
+}
+remove_run_dir() {
+	if [ -n "${DBRESET_KEEP_RUN:-}" ]; then
+		say "kept $RUN (DBRESET_KEEP_RUN is set)"
+	else
+		rm -rf "$RUN"
+	fi
+}
+
 # sync_tree DEST: a copy of the source tree (tracked and new files, not the
 # caches) owned by the test user, so that builds and test output of several
 # majors never mix and PostgreSQL can write there.
@@ -75,25 +129,13 @@ sync_tree() {
 	fi
 }
 
-# work_dir: where builds and downloaded servers go.  The repository itself,
-# unless we are root and the test user cannot reach into it (a clone under
-# a private directory): PostgreSQL, running as that user, must be able to
-# read its own binaries and the build tree.
-work_dir() {
-	if [ "$(id -u)" -eq 0 ] &&
-		! runuser -u "$TEST_USER" -- test -x "$ROOT" 2>/dev/null; then
-		mkdir -p /var/tmp/dbreset-work
-		chmod 755 /var/tmp/dbreset-work
-		echo /var/tmp/dbreset-work
-	else
-		echo "$ROOT"
-	fi
-}
-
-# build_install DIR PG_CONFIG: build as the test user, install as root
+# build_install DIR PG_CONFIG [MAKE ARGS...]: build as the test user, and
+# install into PG_CONFIG's prefix as ourselves: a per-run copy of a cached
+# prefix (scripts/pg-majors copy), ours, never the system's directories.
 build_install() {
 	local dir=$1 pg_config=$2
-	as_test_user make -s -C "$dir" PG_CONFIG="$pg_config" >&2 ||
+	shift 2
+	as_test_user make -s -C "$dir" PG_CONFIG="$pg_config" "$@" >&2 ||
 		return 1
-	as_root make -s -C "$dir" PG_CONFIG="$pg_config" install >&2
+	make -s -C "$dir" PG_CONFIG="$pg_config" "$@" install >&2
 }
