@@ -16,11 +16,9 @@ CREATE DATABASE dbreset_upgrade1;
 SELECT dbreset.force_drop_database('dbreset_upgrade1');
 
 ALTER EXTENSION dbreset UPDATE TO '1.1';
-SELECT extversion FROM pg_extension WHERE extname = 'dbreset';
-CREATE DATABASE dbreset_upgrade2;
-SELECT dbreset.force_drop_database('dbreset_upgrade2');
 
-CREATE TEMP TABLE updated AS
+-- the extension's members, their signatures and grants
+CREATE TEMP VIEW members AS
 SELECT pg_describe_object(classid, objid, 0) AS member,
        CASE WHEN classid = 'pg_proc'::regclass
             THEN pg_get_function_identity_arguments(objid) || ' -> ' ||
@@ -30,6 +28,12 @@ SELECT pg_describe_object(classid, objid, 0) AS member,
 FROM pg_depend
 WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'dbreset');
+
+SELECT extversion FROM pg_extension WHERE extname = 'dbreset';
+CREATE DATABASE dbreset_upgrade2;
+SELECT dbreset.force_drop_database('dbreset_upgrade2');
+
+CREATE TEMP TABLE updated AS SELECT * FROM members;
 SELECT member FROM updated ORDER BY 1;
 
 -- an updated install keeps the schema it did not own (documented)
@@ -41,16 +45,7 @@ DROP SCHEMA dbreset;
 -- its schema
 CREATE EXTENSION dbreset;
 SELECT extversion FROM pg_extension WHERE extname = 'dbreset';
-CREATE TEMP TABLE fresh AS
-SELECT pg_describe_object(classid, objid, 0) AS member,
-       CASE WHEN classid = 'pg_proc'::regclass
-            THEN pg_get_function_identity_arguments(objid) || ' -> ' ||
-                 pg_get_function_result(objid) END AS signature,
-       CASE WHEN classid = 'pg_proc'::regclass
-            THEN (SELECT proacl::text FROM pg_proc WHERE oid = objid) END AS acl
-FROM pg_depend
-WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
-  AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'dbreset');
+CREATE TEMP TABLE fresh AS SELECT * FROM members;
 (SELECT 'only fresh' AS diff, * FROM fresh EXCEPT SELECT 'only fresh', * FROM updated)
 UNION ALL
 (SELECT 'only updated', * FROM updated EXCEPT SELECT 'only updated', * FROM fresh)

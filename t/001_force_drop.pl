@@ -88,12 +88,7 @@ my $late = IPC::Run::start(
 	'>', \$stdout, '2>', \$stderr);
 
 # the newcomer waits on the database lock, uncounted, in InitPostgres
-$node->poll_query_until(
-	'postgres', qq(
-SELECT count(*) = 1 FROM pg_locks
-WHERE locktype = 'object' AND classid = 'pg_database'::regclass
-  AND objid = (SELECT oid FROM pg_database WHERE datname = 'd2')
-  AND NOT granted)) or die 'newcomer never waited';
+wait_for_lock_waiter($node, 'd2', 'the newcomer');
 is($node->safe_psql('postgres', "SELECT count(*) FROM dbreset.sessions('d2')"),
 	1, 'the waiting newcomer is not a session yet');
 

@@ -126,12 +126,7 @@ my ($stdout, $stderr) = ('', '');
 my $late = IPC::Run::start(
 	[ 'psql', '-XAtq', '-d', $node->connstr('i2'), '-c', 'SELECT 1' ],
 	'>', \$stdout, '2>', \$stderr);
-$node->poll_query_until(
-	'postgres', qq(
-SELECT count(*) = 1 FROM pg_locks
-WHERE locktype = 'object' AND classid = 'pg_database'::regclass
-  AND objid = (SELECT oid FROM pg_database WHERE datname = 'i2')
-  AND NOT granted)) or die 'the newcomer never waited';
+wait_for_lock_waiter($node, 'i2', 'the newcomer');
 is($node->safe_psql('postgres', "SELECT count(*) FROM dbreset.sessions('i2')"),
 	0, 'caller terminated: a newcomer waits on the lock, not connected');
 
@@ -163,12 +158,7 @@ $caller->query_until(qr/started/,
 wait_for_drop_lock($node, 'i3');
 $locker->query_until(qr/started/,
 	"\\echo started\nCOMMENT ON DATABASE i3 IS 'waits';\n");
-$node->poll_query_until(
-	'postgres', qq(
-SELECT count(*) = 1 FROM pg_locks
-WHERE locktype = 'object' AND classid = 'pg_database'::regclass
-  AND objid = (SELECT oid FROM pg_database WHERE datname = 'i3')
-  AND NOT granted)) or die 'the locker never waited';
+wait_for_lock_waiter($node, 'i3', 'the locker');
 continue_process($pid3);
 wait_for_no_worker($node);
 $err = session_error($caller);

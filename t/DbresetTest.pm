@@ -20,7 +20,7 @@ use Test::More;
 our @EXPORT = qw(new_node make_db db_exists row_count wait_for_sessions
   stop_process continue_process wait_for_drop_lock wait_for_no_worker
   session_pid end_session session_error psql_verbose bystander
-  bystander_alive worker_pid);
+  bystander_alive worker_pid wait_for_lock_waiter);
 
 # new_node(name, %params)
 #	A started cluster with dbreset created in database postgres.  %params:
@@ -188,6 +188,21 @@ WHERE l.locktype = 'object'
   AND l.mode = 'AccessExclusiveLock' AND l.granted
   AND EXISTS (SELECT FROM pg_stat_activity
               WHERE backend_type = 'dbreset worker'))) or die "no drop lock on $dbname";
+	return;
+}
+
+# wait_for_lock_waiter(node, dbname, who): until some process waits for a
+#	lock on database dbname (a newcomer in InitPostgres, a session's
+#	COMMENT ON DATABASE); "who" names it in the error if none ever does.
+sub wait_for_lock_waiter
+{
+	my ($node, $dbname, $who) = @_;
+	$node->poll_query_until(
+		'postgres', qq(
+SELECT count(*) = 1 FROM pg_locks
+WHERE locktype = 'object' AND classid = 'pg_database'::regclass
+  AND objid = (SELECT oid FROM pg_database WHERE datname = '$dbname')
+  AND NOT granted)) or die "$who never waited for the lock on $dbname";
 	return;
 }
 
