@@ -78,13 +78,13 @@ typedef struct DbresetDropArgs
 /*
  * lock_holders
  *		The processes that hold a lock on database dbid, as a list of pids
- *		("4711, 4712") for messages, and how many holders have no process
- *		running their transaction (*nother): a prepared transaction, or one
- *		that has just ended.  Only called after our own wait for the lock
- *		has been given up.
+ *		("4711, 4712") for messages; *npids counts them.  A holder with no
+ *		process running its transaction (a prepared transaction, or one that
+ *		has just ended) is left out.  Only called after our own wait for the
+ *		lock has been given up.
  */
 static char *
-lock_holders(Oid dbid, int *npids, int *nother)
+lock_holders(Oid dbid, int *npids)
 {
 	LOCKTAG		tag;
 	VirtualTransactionId *vxids;
@@ -95,14 +95,11 @@ lock_holders(Oid dbid, int *npids, int *nother)
 
 	initStringInfo(&pids);
 	*npids = 0;
-	*nother = 0;
 	for (; VirtualTransactionIdIsValid(*vxids); vxids++)
 	{
 		int			pid = dbreset_vxid_pid(*vxids);
 
-		if (pid == 0)
-			(*nother)++;
-		else
+		if (pid != 0)
 			appendStringInfo(&pids, "%s%d", (*npids)++ > 0 ? ", " : "", pid);
 	}
 	return pids.data;
@@ -127,7 +124,6 @@ lock_database_oid(const char *dbname, Oid dbid, int timeout_ms)
 		ErrorData  *edata;
 		char	   *pids;
 		int			npids;
-		int			nother;
 
 		MemoryContextSwitchTo(oldcontext);
 		edata = CopyErrorData();
@@ -137,7 +133,7 @@ lock_database_oid(const char *dbname, Oid dbid, int timeout_ms)
 
 		/* leave the lock's wait queue before we look at its holders */
 		LockErrorCleanup();
-		pids = lock_holders(dbid, &npids, &nother);
+		pids = lock_holders(dbid, &npids);
 
 		if (npids > 0)
 			ereport(ERROR,
