@@ -76,6 +76,17 @@ if ($node->pg_version >= 18)
 {
 	like($err, qr/"pg_signal_autovacuum_worker" role/,
 		'18: the refusal names pg_signal_autovacuum_worker, as core does');
+
+	# and that role is what it takes, as for pg_terminate_backend()
+	$node->safe_psql('postgres',
+		'GRANT pg_signal_autovacuum_worker TO owner_role');
+	($ret, $out, $err) = $node->psql(
+		'postgres',
+		"SELECT can_terminate FROM dbreset.sessions('av1') WHERE pid = $av_pid",
+		extra_params => [ '-U', 'owner_role' ]);
+	is($out, 't', '18: pg_signal_autovacuum_worker may terminate it');
+	$node->safe_psql('postgres',
+		'REVOKE pg_signal_autovacuum_worker FROM owner_role');
 }
 else
 {
