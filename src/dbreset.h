@@ -45,6 +45,23 @@ typedef struct DbresetSession
 	PgBackendStatus *status;
 } DbresetSession;
 
+/*
+ * dbreset_proc_is_live
+ *		Whether proc still belongs to the process with this pid.  A backend
+ *		owns its PGPROC's latch from InitProcess() until ProcKill(), which
+ *		comes after it has left the ProcArray; a PGPROC on the free list
+ *		keeps its last pid (before 17) and database, but its latch has no
+ *		owner.  So this is true for every process in the ProcArray, and
+ *		stays true only a few microseconds longer than DROP DATABASE counts
+ *		it: it never calls a process gone that a DROP would still see.
+ *		O(1), and needs no lock.
+ */
+static inline bool
+dbreset_proc_is_live(PGPROC *proc, int pid)
+{
+	return pid != 0 && proc->pid == pid && proc->procLatch.owner_pid == pid;
+}
+
 /* sessions.c */
 extern DbresetSession *dbreset_collect_sessions(Oid dbid, int *nsessions);
 extern bool dbreset_may_terminate(const DbresetSession *session);

@@ -9,9 +9,9 @@
  * The ProcArray itself is private to procarray.c, so sessions are found in
  * the PGPROC array: a PGPROC whose latch is owned by its pid belongs to a
  * live process, from before it enters the ProcArray until just after it
- * has left it (proc_is_live).  The backend status array only adds detail.
- * Both are read afresh on every call, never from the per-transaction
- * snapshot that pg_stat_activity keeps.
+ * has left it (dbreset_proc_is_live).  The backend status array only adds
+ * detail.  Both are read afresh on every call, never from the
+ * per-transaction snapshot that pg_stat_activity keeps.
  *
  * Permissions mirror the core statement each function stands for:
  * terminate_sessions() and sessions().can_terminate follow
@@ -36,7 +36,6 @@
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/proc.h"
-#include "storage/procarray.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/inet.h"
@@ -63,23 +62,6 @@ session_pid_cmp(const void *a, const void *b)
 	int			pb = (*(DbresetSession *const *) b)->pid;
 
 	return (pa > pb) - (pa < pb);
-}
-
-/*
- * proc_is_live
- *		Whether proc still belongs to the process with this pid.  A backend
- *		owns its PGPROC's latch from InitProcess() until ProcKill(), which
- *		comes after it has left the ProcArray; a PGPROC on the free list
- *		keeps its last pid (before 17) and database, but its latch has no
- *		owner.  So this is true for every process in the ProcArray, and
- *		stays true only a few microseconds longer than DROP DATABASE counts
- *		it: it never calls a process gone that a DROP would still see.
- *		O(1), and needs no lock.
- */
-static inline bool
-proc_is_live(PGPROC *proc, int pid)
-{
-	return pid != 0 && proc->pid == pid && proc->procLatch.owner_pid == pid;
 }
 
 /*
@@ -115,7 +97,7 @@ dbreset_collect_sessions(Oid dbid, int *nsessions)
 			continue;
 		if (OidIsValid(dbid) && procdb != dbid)
 			continue;
-		if (!proc_is_live(proc, pid))
+		if (!dbreset_proc_is_live(proc, pid))
 			continue;
 
 		sessions[n].proc = proc;
@@ -314,9 +296,9 @@ dbreset_check_terminate_all(const DbresetSession *sessions, int nsessions,
  *		group as core does, without waiting.
  *
  *		A session is signalled only while its PGPROC still belongs to its
- *		pid (proc_is_live), so a pid reused by an unrelated process after
- *		the session exited is never signalled.  No lock is taken: the first
- *		sessions to exit need ProcArrayLock exclusively to leave.
+ *		pid (dbreset_proc_is_live), so a pid reused by an unrelated process
+ *		after the session exited is never signalled.  No lock is taken: the
+ *		first sessions to exit need ProcArrayLock exclusively to leave.
  */
 void
 dbreset_signal_sessions(const DbresetSession *sessions, int nsessions)
@@ -325,7 +307,7 @@ dbreset_signal_sessions(const DbresetSession *sessions, int nsessions)
 
 	for (i = 0; i < nsessions; i++)
 	{
-		if (!proc_is_live(sessions[i].proc, sessions[i].pid))
+		if (!dbreset_proc_is_live(sessions[i].proc, sessions[i].pid))
 			continue;			/* already gone */
 #ifdef WIN32
 		(void) kill(sessions[i].pid, SIGTERM);
@@ -370,7 +352,7 @@ dbreset_wait_for_exit(Oid dbid, const DbresetSession *sessions,
 
 			if (gone[i])
 				continue;
-			if (!proc_is_live(s->proc, s->pid) ||
+			if (!dbreset_proc_is_live(s->proc, s->pid) ||
 				s->proc->databaseId != dbid)
 				gone[i] = true;
 			else
@@ -645,9 +627,13 @@ session_values(const DbresetSession *s, Datum *values, bool *nulls)
 	set_timestamp(values, nulls, COL_QUERY_START,
 				  st->st_activity_start_timestamp);
 
-	/* wait events live in PGPROC, read live as pg_stat_activity does */
-	proc = BackendPidGetProc(s->pid);
-	if (proc != NULL)
+	/*
+	 * Wait events live in PGPROC, read live as pg_stat_activity does -- from
+	 * the session's own PGPROC, found when it was listed, while it still
+	 * belongs to the session.
+	 */
+	proc = s->proc;
+	if (dbreset_proc_is_live(proc, s->pid))
 	{
 		volatile uint32 *infop = &proc->wait_event_info;
 		uint32		wait_event_info = *infop;

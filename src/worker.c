@@ -577,11 +577,11 @@ dbreset_wait_for_release(DbresetJobHeader *hdr)
 
 		/*
 		 * The leader's PGPROC stays reserved while we are in its lock group,
-		 * but it disowns its latch when it exits (ProcKill).
+		 * but no longer belongs to it once it has exited.
 		 */
 		if (GetCurrentTimestamp() >= next_check)
 		{
-			if (leader->procLatch.owner_pid != hdr->leader_pid)
+			if (!dbreset_proc_is_live(leader, hdr->leader_pid))
 			{
 				ereport(LOG,
 						(errmsg("dbreset background worker exiting because its caller, PID %d, has exited",
