@@ -7,9 +7,10 @@ EXTENSION = dbreset
 EXTVERSION = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" $(EXTENSION).control)
 
 MODULE_big = dbreset
-OBJS = src/dbreset.o src/drop.o src/sessions.o src/worker.o
+OBJS = src/dbreset.o src/dblock.o src/drop.o src/sessions.o src/worker.o \
+       src/props.o src/copy.o src/reset.o src/clone.o src/snapshot.o
 DATA = $(wildcard $(EXTENSION)--*.sql)
-PGFILEDESC = "dbreset - force-drop databases from SQL"
+PGFILEDESC = "dbreset - force-drop, reset and copy databases from SQL"
 
 PG_CPPFLAGS = -DDBRESET_VERSION=\"$(EXTVERSION)\"
 # -Wall -Wextra on our own code; the server headers are treated as system

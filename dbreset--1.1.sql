@@ -43,3 +43,37 @@ COMMENT ON FUNCTION dbreset.force_drop_database(name, boolean, interval) IS
 
 REVOKE ALL ON FUNCTION dbreset.terminate_sessions(name, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION dbreset.force_drop_database(name, boolean, interval) FROM PUBLIC;
+
+CREATE FUNCTION dbreset.reset_database(dbname name, template name,
+                                       keep_spare boolean DEFAULT false,
+                                       timeout interval DEFAULT '5s')
+RETURNS integer
+AS 'MODULE_PATHNAME', 'dbreset_reset_database'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dbreset.reset_database(name, name, boolean, interval) IS
+'drop a database and create it again from a template, terminating its sessions and keeping its owner, grants, comment, settings and limits; returns how many sessions were terminated';
+
+CREATE FUNCTION dbreset.snapshot_database(dbname name, snapshot name,
+                                          terminate_sessions boolean DEFAULT false,
+                                          timeout interval DEFAULT '5s')
+RETURNS void
+AS 'MODULE_PATHNAME', 'dbreset_snapshot_database'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dbreset.snapshot_database(name, name, boolean, interval) IS
+'copy a database into a sealed template (IS_TEMPLATE, no connections) to reset from later';
+
+CREATE FUNCTION dbreset.clone_database(source name, target name,
+                                       terminate_sessions boolean DEFAULT false,
+                                       timeout interval DEFAULT '5s')
+RETURNS void
+AS 'MODULE_PATHNAME', 'dbreset_clone_database'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dbreset.clone_database(name, name, boolean, interval) IS
+'CREATE DATABASE target TEMPLATE source, waiting for or terminating the sessions on the source';
+
+REVOKE ALL ON FUNCTION dbreset.reset_database(name, name, boolean, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION dbreset.snapshot_database(name, name, boolean, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION dbreset.clone_database(name, name, boolean, interval) FROM PUBLIC;

@@ -18,14 +18,20 @@
 
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "catalog/pg_authid.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_database.h"
+#include "catalog/pg_tablespace.h"
+#include "commands/dbcommands.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
 #include "pgstat.h"
+#include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "storage/proc.h"
 #include "storage/procarray.h"
@@ -33,8 +39,14 @@
 #include "storage/sinvaladt.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+#if PG_VERSION_NUM >= 180000
+#include "storage/copydir.h"
+#endif
 #include "utils/tuplestore.h"
 #if PG_VERSION_NUM >= 140000
 #include "utils/wait_event.h"
@@ -297,6 +309,217 @@ dbreset_process_utility(PlannedStmt *pstmt, const char *query_string)
 #else
 	ProcessUtility(pstmt, query_string, PROCESS_UTILITY_TOPLEVEL,
 				   NULL, NULL, None_Receiver, NULL);
+#endif
+}
+
+/*
+ * Copying databases (copy.c, props.c)
+ *
+ * 15 adds CREATE DATABASE ... STRATEGY and OID, text datcollate/datctype
+ * (NameData before) and the ICU provider (datlocprovider, daticulocale);
+ * 16 adds daticurules and replaces check_is_member_of_role() (membership)
+ * by check_can_set_role() (the SET option) for CREATE DATABASE ... OWNER;
+ * 17 renames daticulocale to datlocale and adds the builtin provider;
+ * 18 adds file_copy_method (clone = FILE_COPY by reflinks).  The minors of
+ * late 2024 lock a pg_database tuple for updates that may race with an
+ * in-place update (InplaceUpdateTupleLock); older ones have no such lock.
+ */
+#if PG_VERSION_NUM >= 150000
+#define DBRESET_HAVE_CREATEDB_STRATEGY 1
+#define DBRESET_HAVE_CREATEDB_OID 1
+#endif
+
+/*
+ * dbreset_db_text_attr
+ *		A text (15+) or name (13, 14) column of a pg_database tuple from the
+ *		syscache, as a C string; NULL if the column is null.
+ */
+static inline char *
+dbreset_db_text_attr(HeapTuple tup, AttrNumber attno)
+{
+	bool		isnull;
+	Datum		d = SysCacheGetAttr(DATABASEOID, tup, attno, &isnull);
+
+	if (isnull)
+		return NULL;
+#if PG_VERSION_NUM >= 150000
+	return TextDatumGetCString(d);
+#else
+	return pstrdup(NameStr(*DatumGetName(d)));
+#endif
+}
+
+/*
+ * dbreset_locale_options
+ *		The CREATE DATABASE options that give a new database the encoding
+ *		and locale settings of the database whose syscache tuple this is,
+ *		as this major knows them: " ENCODING 'UTF8' LC_COLLATE '...' ...".
+ *		Two databases have the same settings exactly when these strings are
+ *		equal.
+ */
+static inline char *
+dbreset_locale_options(HeapTuple tup)
+{
+	Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, " ENCODING %s LC_COLLATE %s LC_CTYPE %s",
+					 quote_literal_cstr(pg_encoding_to_char(db->encoding)),
+					 quote_literal_cstr(dbreset_db_text_attr(tup, Anum_pg_database_datcollate)),
+					 quote_literal_cstr(dbreset_db_text_attr(tup, Anum_pg_database_datctype)));
+#if PG_VERSION_NUM >= 150000
+	{
+#if PG_VERSION_NUM >= 170000
+		char	   *locale = dbreset_db_text_attr(tup, Anum_pg_database_datlocale);
+#else
+		char	   *locale = dbreset_db_text_attr(tup, Anum_pg_database_daticulocale);
+#endif
+
+		switch (db->datlocprovider)
+		{
+			case COLLPROVIDER_ICU:
+				appendStringInfoString(&buf, " LOCALE_PROVIDER icu");
+				if (locale)
+					appendStringInfo(&buf, " ICU_LOCALE %s",
+									 quote_literal_cstr(locale));
+				break;
+#if PG_VERSION_NUM >= 170000
+			case COLLPROVIDER_BUILTIN:
+				appendStringInfoString(&buf, " LOCALE_PROVIDER builtin");
+				if (locale)
+					appendStringInfo(&buf, " BUILTIN_LOCALE %s",
+									 quote_literal_cstr(locale));
+				break;
+#endif
+			default:
+				appendStringInfoString(&buf, " LOCALE_PROVIDER libc");
+				break;
+		}
+	}
+#endif
+#if PG_VERSION_NUM >= 160000
+	{
+		char	   *rules = dbreset_db_text_attr(tup, Anum_pg_database_daticurules);
+
+		if (rules)
+			appendStringInfo(&buf, " ICU_RULES %s", quote_literal_cstr(rules));
+	}
+#endif
+	return buf.data;
+}
+
+/*
+ * dbreset_have_createdb_privilege
+ *		CREATEDB or superuser; dbcommands.c exports its own check from 15.
+ */
+#if PG_VERSION_NUM >= 150000
+#define dbreset_have_createdb_privilege() have_createdb_privilege()
+#else
+static inline bool
+dbreset_have_createdb_privilege(void)
+{
+	HeapTuple	tup;
+	bool		result = false;
+
+	if (superuser())
+		return true;
+	tup = SearchSysCache1(AUTHOID, ObjectIdGetDatum(GetUserId()));
+	if (HeapTupleIsValid(tup))
+	{
+		result = ((Form_pg_authid) GETSTRUCT(tup))->rolcreatedb;
+		ReleaseSysCache(tup);
+	}
+	return result;
+}
+#endif
+
+/*
+ * dbreset_check_can_own
+ *		What CREATE DATABASE ... OWNER role requires of the current user,
+ *		with core's own message.
+ */
+static inline void
+dbreset_check_can_own(Oid roleid)
+{
+#if PG_VERSION_NUM >= 160000
+	check_can_set_role(GetUserId(), roleid);
+#else
+	check_is_member_of_role(GetUserId(), roleid);
+#endif
+}
+
+static inline AclResult
+dbreset_tablespace_aclcheck(Oid spcid, Oid roleid, AclMode mode)
+{
+#if PG_VERSION_NUM >= 160000
+	return object_aclcheck(TableSpaceRelationId, spcid, roleid, mode);
+#else
+	return pg_tablespace_aclcheck(spcid, roleid, mode);
+#endif
+}
+
+/*
+ * dbreset_file_copy_is_clone
+ *		Whether FILE_COPY would clone files (18+: file_copy_method = clone)
+ *		rather than copy them.
+ */
+static inline bool
+dbreset_file_copy_is_clone(void)
+{
+#if PG_VERSION_NUM >= 180000
+	return file_copy_method == FILE_COPY_METHOD_CLONE;
+#else
+	return false;
+#endif
+}
+
+/*
+ * dbreset_database_is_invalid
+ *		Whether a DROP DATABASE was interrupted halfway on this database
+ *		(datconnlimit -2, marked since the minors of August 2023).
+ */
+static inline bool
+dbreset_database_is_invalid(Form_pg_database db)
+{
+#ifdef DATCONNLIMIT_INVALID_DB
+	return db->datconnlimit == DATCONNLIMIT_INVALID_DB;
+#else
+	return false;
+#endif
+}
+
+/*
+ * dbreset_lock_database_tuple / dbreset_unlock_database_tuple
+ *		Fetch a copy of a pg_database tuple for a heap update, locked
+ *		against concurrent in-place updates where the minor has that
+ *		protocol, as ALTER DATABASE does.
+ */
+static inline HeapTuple
+dbreset_lock_database_tuple(Oid dbid)
+{
+#ifdef InplaceUpdateTupleLock
+	HeapTuple	tup = SearchSysCacheLocked1(DATABASEOID, ObjectIdGetDatum(dbid));
+	HeapTuple	copy;
+
+	if (!HeapTupleIsValid(tup))
+		return NULL;
+	copy = heap_copytuple(tup);
+	ReleaseSysCache(tup);
+	return copy;
+#else
+	return SearchSysCacheCopy1(DATABASEOID, ObjectIdGetDatum(dbid));
+#endif
+}
+
+static inline void
+dbreset_unlock_database_tuple(Relation rel, HeapTuple tup)
+{
+#ifdef InplaceUpdateTupleLock
+	UnlockTuple(rel, &tup->t_self, InplaceUpdateTupleLock);
+#else
+	(void) rel;
+	(void) tup;
 #endif
 }
 

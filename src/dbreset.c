@@ -84,6 +84,20 @@ _PG_init(void)
 							 0,
 							 NULL, NULL, NULL);
 
+	DefineCustomIntVariable("dbreset.file_copy_threshold",
+							"Size of a source database from which copies "
+							"use the FILE_COPY strategy rather than WAL_LOG.",
+							"WAL_LOG writes every block through the WAL and "
+							"wins for small databases; FILE_COPY costs two "
+							"checkpoints and wins for large ones. PostgreSQL "
+							"15 and later.",
+							&dbreset_file_copy_threshold,
+							100 * 1024,
+							0, INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
 	dbreset_reserve_guc_prefix("dbreset");
 }
 

@@ -15,8 +15,11 @@
 
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "nodes/pg_list.h"
 #include "pgstat.h"
+#include "storage/lockdefs.h"
 #include "storage/proc.h"
+#include "utils/acl.h"
 #include "utils/timestamp.h"
 
 /* GUC variables (dbreset.c) */
@@ -86,7 +89,9 @@ extern void dbreset_describe_sessions(StringInfo buf,
  */
 typedef enum DbresetJobKind
 {
-	DBRESET_JOB_DROP = 1
+	DBRESET_JOB_DROP = 1,
+	DBRESET_JOB_RESET,
+	DBRESET_JOB_COPY
 } DbresetJobKind;
 
 typedef struct DbresetJob
@@ -104,8 +109,82 @@ extern void dbreset_job_release(DbresetJobHandle *job);
 extern void dbreset_job_finish(DbresetJobHandle *job, StringInfo result);
 extern void dbreset_job_cancel(int code, Datum arg);
 extern void dbreset_job_point_of_no_return(void);
+extern void dbreset_job_next_transaction(void);
+extern void dbreset_job_hold_database_lock(Oid dbid, LOCKMODE mode);
+
+/* dblock.c */
+extern Oid	dbreset_lock_database(const char *dbname, LOCKMODE mode,
+								  int timeout_ms);
 
 /* drop.c */
 extern const DbresetJob dbreset_drop_job;
+extern void dbreset_check_droppable(const char *dbname, Oid dbid);
+extern void dbreset_run_drop_database(const char *dbname, bool use_force);
+extern int	dbreset_terminate_and_run(const char *dbname, Oid dbid,
+									  DbresetJobKind kind, const void *args,
+									  Size args_len, const char *description,
+									  int timeout_ms, char **described,
+									  StringInfo result);
+extern char *dbreset_prepared_transactions(Oid dbid, uint64 *ngids);
+
+/*
+ * What a reset keeps of a database (props.c): read before the drop, given
+ * back after the create.
+ */
+typedef struct DbresetDbProps
+{
+	Oid			oid;
+	Oid			owner;
+	Oid			tablespace;
+	int32		connlimit;
+	bool		allowconn;
+	bool		istemplate;
+	char	   *locale_options; /* CREATE DATABASE options, per major */
+	Acl		   *acl;			/* NULL: the defaults */
+	char	   *comment;		/* NULL: none */
+	List	   *labels;			/* of DbresetLabel */
+	List	   *settings;		/* of DbresetSetting */
+} DbresetDbProps;
+
+/* props.c */
+extern DbresetDbProps *dbreset_read_db_props(Oid dbid, MemoryContext cxt);
+extern void dbreset_apply_db_props(Oid dbid, const DbresetDbProps *props);
+
+/*
+ * Arguments of the reset and copy jobs, copied into the worker's segment.
+ * For a reset, dbname is the database reset from source; for a clone or a
+ * snapshot, it is the new database.
+ */
+typedef struct DbresetCopyArgs
+{
+	NameData	dbname;
+	Oid			dbid;			/* reset: locked by the caller */
+	NameData	source;
+	Oid			source_id;		/* ShareLock held by the caller */
+	bool		use_force;		/* reset: DROP ... WITH (FORCE) */
+	bool		seal;			/* snapshot: a sealed template */
+} DbresetCopyArgs;
+
+/* copy.c */
+extern int	dbreset_file_copy_threshold;
+extern Oid	dbreset_lock_source(const char *srcname, int timeout_ms);
+extern void dbreset_check_copy_into(const char *srcname, Oid srcid,
+									const char *dbname, Oid dbid);
+extern void dbreset_wait_for_source(const char *srcname, Oid srcid,
+									int timeout_ms, bool terminate,
+									const char *hint);
+extern char *dbreset_create_statement(const DbresetCopyArgs *args,
+									  const DbresetDbProps *props,
+									  Oid oid, StringInfo how);
+extern void dbreset_run_utility(const char *sql);
+extern const DbresetJob dbreset_copy_job;
+
+/* clone.c */
+extern void dbreset_copy_database(const char *what, const char *srcname,
+								  const char *target, bool terminate,
+								  int timeout_ms, bool seal);
+
+/* reset.c */
+extern const DbresetJob dbreset_reset_job;
 
 #endif							/* DBRESET_H */

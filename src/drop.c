@@ -76,139 +76,23 @@ typedef struct DbresetDropArgs
 
 
 /*
- * lock_holders
- *		The processes that hold a lock on database dbid, as a list of pids
- *		("4711, 4712") for messages; *npids counts them.  A holder with no
- *		process running its transaction (a prepared transaction, or one that
- *		has just ended) is left out.  Only called after our own wait for the
- *		lock has been given up.
+ * dbreset_prepared_transactions
+ *		The gids of the prepared transactions of database dbid, as a list
+ *		for messages ("\"a\", \"b\""); *ngids counts them.  Only asked
+ *		when prepared transactions are enabled at all.
  */
-static char *
-lock_holders(Oid dbid, int *npids)
-{
-	LOCKTAG		tag;
-	VirtualTransactionId *vxids;
-	StringInfoData pids;
-
-	SET_LOCKTAG_OBJECT(tag, InvalidOid, DatabaseRelationId, dbid, 0);
-	vxids = GetLockConflicts(&tag, AccessExclusiveLock, NULL);
-
-	initStringInfo(&pids);
-	*npids = 0;
-	for (; VirtualTransactionIdIsValid(*vxids); vxids++)
-	{
-		int			pid = dbreset_vxid_pid(*vxids);
-
-		if (pid != 0)
-			appendStringInfo(&pids, "%s%d", (*npids)++ > 0 ? ", " : "", pid);
-	}
-	return pids.data;
-}
-
-/*
- * lock_database_oid
- *		LockSharedObject() on the database, with the expiry of lock_timeout
- *		reported as what the caller asked for, naming who holds the lock.
- */
-static void
-lock_database_oid(const char *dbname, Oid dbid, int timeout_ms)
-{
-	MemoryContext oldcontext = CurrentMemoryContext;
-
-	PG_TRY();
-	{
-		LockSharedObject(DatabaseRelationId, dbid, 0, AccessExclusiveLock);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-		char	   *pids;
-		int			npids;
-
-		MemoryContextSwitchTo(oldcontext);
-		edata = CopyErrorData();
-		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
-			PG_RE_THROW();
-		FlushErrorState();
-
-		/* leave the lock's wait queue before we look at its holders */
-		LockErrorCleanup();
-		pids = lock_holders(dbid, &npids);
-
-		if (npids > 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-					 errmsg("could not lock database \"%s\" within %d ms",
-							dbname, timeout_ms),
-					 errdetail_plural("Process %s holds a lock on the database. No session was terminated.",
-									  "Processes %s hold locks on the database. No session was terminated.",
-									  npids, pids)));
-		ereport(ERROR,
-				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-				 errmsg("could not lock database \"%s\" within %d ms",
-						dbname, timeout_ms),
-				 errdetail("Another transaction, possibly a prepared one, holds a lock on the database. No session was terminated.")));
-	}
-	PG_END_TRY();
-}
-
-/*
- * lock_database
- *		Look the database up by name and lock it in AccessExclusiveLock
- *		mode, retrying if it was renamed or dropped while we waited, as
- *		dropdb() does.  Returns InvalidOid if there is no such database.
- *
- *		The wait is bounded by lock_timeout, set from the caller's timeout
- *		for this call only; its expiry is reported in terms of what was
- *		asked for.
- */
-static Oid
-lock_database(const char *dbname, int timeout_ms)
-{
-	int			save_nestlevel = NewGUCNestLevel();
-	Oid			dbid;
-
-	/* bound the wait by the caller's timeout, for this call only */
-	(void) set_config_option("lock_timeout", psprintf("%d", timeout_ms),
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-							 true, 0, false);
-
-	for (;;)
-	{
-		dbid = get_database_oid(dbname, true);
-		if (!OidIsValid(dbid))
-			break;
-
-		lock_database_oid(dbname, dbid, timeout_ms);
-
-		/* LockSharedObject has accepted invalidations: look again */
-		if (get_database_oid(dbname, true) == dbid)
-			break;
-
-		UnlockSharedObject(DatabaseRelationId, dbid, 0, AccessExclusiveLock);
-	}
-
-	AtEOXact_GUC(true, save_nestlevel);
-	return dbid;
-}
-
-/*
- * check_prepared_transactions
- *		Refuse a database with prepared transactions, naming their gids.
- *		Core refuses them too, but only after WITH (FORCE) would have been
- *		the next step; we refuse before any session is terminated.  Only
- *		asked when prepared transactions are enabled at all.
- */
-static void
-check_prepared_transactions(const char *dbname, Oid dbid)
+char *
+dbreset_prepared_transactions(Oid dbid, uint64 *ngids)
 {
 	Oid			argtypes[1] = {OIDOID};
 	Datum		argvalues[1];
 	StringInfoData gids;
 	uint64		i;
 
+	initStringInfo(&gids);
+	*ngids = 0;
 	if (max_prepared_xacts == 0)
-		return;
+		return gids.data;
 
 	argvalues[0] = ObjectIdGetDatum(dbid);
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -220,7 +104,6 @@ check_prepared_transactions(const char *dbname, Oid dbid)
 							  true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not list prepared transactions");
 
-	initStringInfo(&gids);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		char	   *gid = SPI_getvalue(SPI_tuptable->vals[i],
@@ -228,29 +111,44 @@ check_prepared_transactions(const char *dbname, Oid dbid)
 
 		appendStringInfo(&gids, "%s\"%s\"", i > 0 ? ", " : "", gid);
 	}
+	*ngids = SPI_processed;
 
-	if (SPI_processed > 0)
+	SPI_finish();
+	PopActiveSnapshot();
+	return gids.data;
+}
+
+/*
+ * check_prepared_transactions
+ *		Refuse a database with prepared transactions, naming their gids.
+ *		Core refuses them too, but only after WITH (FORCE) would have been
+ *		the next step; we refuse before any session is terminated.
+ */
+static void
+check_prepared_transactions(const char *dbname, Oid dbid)
+{
+	uint64		ngids;
+	char	   *gids = dbreset_prepared_transactions(dbid, &ngids);
+
+	if (ngids > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
 				 errmsg("database \"%s\" is being used by prepared transactions",
 						dbname),
 				 errdetail_plural("Prepared transaction %s uses the database. No session was terminated.",
 								  "Prepared transactions %s use the database. No session was terminated.",
-								  (unsigned long) SPI_processed, gids.data),
+								  (unsigned long) ngids, gids),
 				 errhint("Commit or roll them back with COMMIT PREPARED or ROLLBACK PREPARED.")));
-
-	SPI_finish();
-	PopActiveSnapshot();
 }
 
 /*
- * check_droppable
+ * dbreset_check_droppable
  *		Every refusal dropdb() would raise, in dropdb()'s order and with its
  *		messages, made while we hold the database lock and before any
  *		session is terminated.
  */
-static void
-check_droppable(const char *dbname, Oid dbid)
+void
+dbreset_check_droppable(const char *dbname, Oid dbid)
 {
 	HeapTuple	tup;
 	bool		istemplate;
@@ -300,12 +198,13 @@ check_droppable(const char *dbname, Oid dbid)
 }
 
 /*
- * run_drop_database
+ * dbreset_run_drop_database
  *		DROP DATABASE as a top-level statement through ProcessUtility, so
  *		that audit hooks and pg_stat_activity see the statement itself.
+ *		Worker side only.
  */
-static void
-run_drop_database(const char *dbname, bool use_force)
+void
+dbreset_run_drop_database(const char *dbname, bool use_force)
 {
 	PlannedStmt *pstmt = makeNode(PlannedStmt);
 	char	   *sql;
@@ -344,7 +243,7 @@ drop_job_run(const void *argp, StringInfo result)
 	(void) result;
 	LockSharedObject(DatabaseRelationId, args->dbid, 0, AccessExclusiveLock);
 	dbreset_job_point_of_no_return();
-	run_drop_database(NameStr(args->dbname), args->use_force);
+	dbreset_run_drop_database(NameStr(args->dbname), args->use_force);
 }
 
 const DbresetJob dbreset_drop_job = {
@@ -353,24 +252,26 @@ const DbresetJob dbreset_drop_job = {
 };
 
 /*
- * terminate_for_drop
- *		Steps 2 to 4 on the caller's side, with the database locked: check
- *		and signal the sessions while the worker starts, wait for them to
- *		leave, then let the worker drop.  Returns the number of sessions
- *		terminated; *described lists them for the log line.
+ * dbreset_terminate_and_run
+ *		Steps 2 to 4 on the caller's side, with database dbid locked in
+ *		AccessExclusiveLock mode and checked: check and signal its sessions
+ *		while the worker starts, wait for them to leave, then let the worker
+ *		run the job (a drop, or a reset).  Returns the number of sessions
+ *		terminated; *described lists them for the log line, and the job's
+ *		result is appended to result.
  */
-static int
-terminate_for_drop(const DbresetDropArgs *args, Oid dbid, int timeout_ms,
-				   char **described)
+int
+dbreset_terminate_and_run(const char *dbname, Oid dbid, DbresetJobKind kind,
+						  const void *args, Size args_len,
+						  const char *description, int timeout_ms,
+						  char **described, StringInfo result)
 {
-	const char *dbname = NameStr(args->dbname);
 	DbresetSession *sessions;
 	int			nsessions;
 	int		   *remaining;
 	int			nremaining;
 	DbresetJobHandle *job;
 	StringInfoData buf;
-	StringInfoData result;
 
 	/* autovacuum workers are stopped as DROP DATABASE stops them */
 	sessions = dbreset_collect_sessions(dbid, &nsessions);
@@ -381,8 +282,7 @@ terminate_for_drop(const DbresetDropArgs *args, Oid dbid, int timeout_ms,
 	dbreset_describe_sessions(&buf, sessions, nsessions);
 	*described = buf.data;
 
-	job = dbreset_job_start(DBRESET_JOB_DROP, args, sizeof(*args),
-							psprintf("the drop of database \"%s\"", dbname));
+	job = dbreset_job_start(kind, args, args_len, description);
 	PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
 	{
 		dbreset_signal_sessions(sessions, nsessions);
@@ -393,8 +293,7 @@ terminate_for_drop(const DbresetDropArgs *args, Oid dbid, int timeout_ms,
 								   true);
 
 		dbreset_job_release(job);
-		initStringInfo(&result);
-		dbreset_job_finish(job, &result);
+		dbreset_job_finish(job, result);
 	}
 	PG_END_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
 
@@ -425,6 +324,7 @@ dbreset_force_drop_database(PG_FUNCTION_ARGS)
 	Oid			dbid;
 	int			nterminated;
 	char	   *described;
+	StringInfoData result;
 
 	memset(&args, 0, sizeof(args));
 	namestrcpy(&args.dbname, dbname);
@@ -435,7 +335,7 @@ dbreset_force_drop_database(PG_FUNCTION_ARGS)
 	PreventCommandDuringRecovery("DROP DATABASE");
 	dbreset_check_not_protected(dbname);
 
-	dbid = lock_database(dbname, timeout_ms);
+	dbid = dbreset_lock_database(dbname, AccessExclusiveLock, timeout_ms);
 	if (!OidIsValid(dbid))
 	{
 		if (!if_exists)
@@ -447,9 +347,13 @@ dbreset_force_drop_database(PG_FUNCTION_ARGS)
 		PG_RETURN_INT32(0);
 	}
 
-	check_droppable(dbname, dbid);
+	dbreset_check_droppable(dbname, dbid);
 	args.dbid = dbid;
-	nterminated = terminate_for_drop(&args, dbid, timeout_ms, &described);
+	initStringInfo(&result);
+	nterminated = dbreset_terminate_and_run(dbname, dbid, DBRESET_JOB_DROP,
+											&args, sizeof(args),
+											psprintf("the drop of database \"%s\"", dbname),
+											timeout_ms, &described, &result);
 
 	/* dropped and committed: new connections may now learn it is gone */
 	UnlockSharedObject(DatabaseRelationId, dbid, 0, AccessExclusiveLock);

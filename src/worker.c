@@ -50,6 +50,7 @@
 #include <signal.h>
 
 #include "access/xact.h"
+#include "catalog/pg_database.h"
 #include "libpq/pqformat.h"
 #include "libpq/pqmq.h"
 #include "mb/pg_wchar.h"
@@ -60,6 +61,7 @@
 #include "storage/dsm.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "storage/shm_mq.h"
 #include "storage/shm_toc.h"
@@ -128,6 +130,19 @@ struct DbresetJobHandle
 /* Worker side: the header of the job this process runs */
 static DbresetJobHeader *MyJobHeader = NULL;
 
+/*
+ * Worker side: database locks the job holds across its transactions
+ * (dbreset_job_hold_database_lock), released after the last commit.
+ */
+#define DBRESET_MAX_SESSION_LOCKS 4
+typedef struct DbresetSessionLock
+{
+	Oid			dbid;
+	LOCKMODE	mode;
+} DbresetSessionLock;
+static DbresetSessionLock MySessionLocks[DBRESET_MAX_SESSION_LOCKS];
+static int	MyNumSessionLocks = 0;
+
 PGDLLEXPORT void dbreset_worker_main(Datum main_arg);
 
 /*
@@ -143,6 +158,10 @@ dbreset_lookup_job(DbresetJobKind kind)
 	{
 		case DBRESET_JOB_DROP:
 			return &dbreset_drop_job;
+		case DBRESET_JOB_RESET:
+			return &dbreset_reset_job;
+		case DBRESET_JOB_COPY:
+			return &dbreset_copy_job;
 	}
 	elog(ERROR, "unrecognized dbreset job kind: %d", (int) kind);
 	return NULL;				/* keep compiler quiet */
@@ -516,6 +535,58 @@ dbreset_job_point_of_no_return(void)
 }
 
 /*
+ * dbreset_job_next_transaction
+ *		Called by a job in the worker that needs more than one transaction
+ *		(a reset: DROP DATABASE, then CREATE DATABASE, then the kept
+ *		properties, each committed before the next begins, as core runs
+ *		them): commit the current one and start the next, with a snapshot.
+ */
+void
+dbreset_job_next_transaction(void)
+{
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+}
+
+/*
+ * dbreset_job_hold_database_lock
+ *		Worker side: lock a database object for the rest of the job, across
+ *		its transactions, as movedb() does with a session lock.  Granted at
+ *		once when the caller holds it (same lock group); released after the
+ *		job's last commit, before the caller hears of the result, so that
+ *		nothing of ours is left behind when the call returns.
+ */
+void
+dbreset_job_hold_database_lock(Oid dbid, LOCKMODE mode)
+{
+	if (MyNumSessionLocks >= DBRESET_MAX_SESSION_LOCKS)
+		elog(ERROR, "too many dbreset session locks");
+	LockSharedObjectForSession(DatabaseRelationId, dbid, 0, mode);
+	MySessionLocks[MyNumSessionLocks].dbid = dbid;
+	MySessionLocks[MyNumSessionLocks].mode = mode;
+	MyNumSessionLocks++;
+}
+
+/*
+ * release_session_locks
+ *		Let go of what dbreset_job_hold_database_lock() took.
+ */
+static void
+release_session_locks(void)
+{
+	while (MyNumSessionLocks > 0)
+	{
+		MyNumSessionLocks--;
+		UnlockSharedObjectForSession(DatabaseRelationId,
+									 MySessionLocks[MyNumSessionLocks].dbid, 0,
+									 MySessionLocks[MyNumSessionLocks].mode);
+	}
+}
+
+/*
  * worker_exit_quietly
  *		Exit without a word when the caller has given the job up: it knows,
  *		and has reported, why.  proc_exit() aborts an open transaction.
@@ -703,6 +774,7 @@ dbreset_worker_main(Datum main_arg)
 	job->run(args, &result);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	release_session_locks();
 	pgstat_report_activity(STATE_IDLE, NULL);
 
 	/* the caller may be gone already if it was cancelled late: ignore */

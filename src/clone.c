@@ -1,0 +1,115 @@
+/*-------------------------------------------------------------------------
+ *
+ * clone.c
+ *	  dbreset.clone_database(): CREATE DATABASE target TEMPLATE source in
+ *	  one call, even though sessions are connected to the source.
+ *
+ * Core's CREATE DATABASE fails with "source database is being accessed by
+ * other users" after about 5 s if anyone else is connected to the source.
+ * Here the caller locks the source first, as CREATE DATABASE does, so that
+ * new connections to it wait; waits up to the timeout for the sessions
+ * already there, or terminates them if asked to; and the CREATE DATABASE
+ * then runs in a background worker's own transaction (copy.c).
+ *
+ * IDENTIFICATION
+ *	  src/clone.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_database.h"
+#include "commands/dbcommands.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lmgr.h"
+#include "tcop/utility.h"
+#include "utils/builtins.h"
+
+#include "compat.h"
+#include "dbreset.h"
+
+PG_FUNCTION_INFO_V1(dbreset_clone_database);
+
+/*
+ * dbreset_copy_database
+ *		Make target a copy of source -- sealed (a template nobody may
+ *		connect to, with a comment saying what and when) for a snapshot --
+ *		holding new connections to the source off while it is copied and
+ *		waiting for, or terminating, the sessions already on it.  Needs what
+ *		CREATE DATABASE target TEMPLATE source needs, and what
+ *		pg_terminate_backend() needs for every session it terminates.
+ *		"what" names the SQL function for messages.
+ */
+void
+dbreset_copy_database(const char *what, const char *srcname,
+					  const char *target, bool terminate, int timeout_ms,
+					  bool seal)
+{
+	DbresetCopyArgs args;
+	Oid			srcid;
+	DbresetJobHandle *job;
+	StringInfoData how;
+
+	dbreset_prevent_in_transaction_block(what);
+	PreventCommandIfReadOnly("CREATE DATABASE");
+	PreventCommandDuringRecovery("CREATE DATABASE");
+
+	if (OidIsValid(get_database_oid(target, true)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_DATABASE),
+				 errmsg("database \"%s\" already exists", target)));
+
+	srcid = dbreset_lock_source(srcname, timeout_ms);
+
+	memset(&args, 0, sizeof(args));
+	namestrcpy(&args.dbname, target);
+	namestrcpy(&args.source, srcname);
+	args.source_id = srcid;
+	args.seal = seal;
+
+	/* the worker starts while we wait for the source's sessions */
+	initStringInfo(&how);
+	job = dbreset_job_start(DBRESET_JOB_COPY, &args, sizeof(args),
+							psprintf("the copy of database \"%s\" to \"%s\"",
+									 srcname, target));
+	PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
+	{
+		dbreset_wait_for_source(srcname, srcid, timeout_ms, terminate,
+								"Pass terminate_sessions => true to terminate them.");
+		dbreset_job_release(job);
+		dbreset_job_finish(job, &how);
+	}
+	PG_END_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
+
+	UnlockSharedObject(DatabaseRelationId, srcid, 0, ShareLock);
+
+	ereport(LOG,
+			(errmsg(seal ?
+					"role \"%s\" took snapshot \"%s\" of database \"%s\"" :
+					"role \"%s\" cloned database \"%s\" from database \"%s\"",
+					GetUserNameFromId(GetUserId(), false), target, srcname),
+			 errdetail_internal("%s", how.data)));
+}
+
+/*
+ * dbreset.clone_database(source name, target name,
+ *						  terminate_sessions boolean DEFAULT false,
+ *						  timeout interval DEFAULT '5s')
+ *		RETURNS void
+ *
+ *		CREATE DATABASE target TEMPLATE source, with the source's sessions
+ *		waited for up to timeout, or terminated.  REVOKEd from PUBLIC.
+ */
+Datum
+dbreset_clone_database(PG_FUNCTION_ARGS)
+{
+	char	   *source = dbreset_get_dbname_arg(fcinfo, 0);
+	char	   *target = dbreset_get_dbname_arg(fcinfo, 1);
+	bool		terminate = PG_ARGISNULL(2) ? false : PG_GETARG_BOOL(2);
+	int			timeout_ms = dbreset_get_timeout_arg(fcinfo, 3);
+
+	dbreset_copy_database("dbreset.clone_database()", source, target,
+						  terminate, timeout_ms, false);
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,442 @@
+/*-------------------------------------------------------------------------
+ *
+ * copy.c
+ *	  What reset_database(), clone_database() and snapshot_database() share:
+ *	  holding the source database still while it is copied, the checks
+ *	  CREATE DATABASE ... TEMPLATE would make, the copy strategy, and the
+ *	  copy job itself.
+ *
+ * CREATE DATABASE takes ShareLock on its source, then fails with "source
+ * database is being accessed by other users" if anyone else is connected
+ * to it after about 5 s.  On the caller's side we take the same ShareLock
+ * first, bounded by the caller's timeout: new connections to the source
+ * wait for it (InitPostgres takes RowExclusiveLock on the database), while
+ * its existing sessions carry on.  Those are then waited for, or
+ * terminated when the caller asked for that, so that the worker's CREATE
+ * DATABASE finds the source free.  Every refusal comes before anything is
+ * copied or dropped.
+ *
+ * The copy strategy (15+) is chosen by the source's size: WAL_LOG writes
+ * every block through the WAL, which wins for small databases; FILE_COPY
+ * copies files and costs two checkpoints, which wins above
+ * dbreset.file_copy_threshold -- and always when file_copy_method is
+ * clone (18+), where the files are cloned by the filesystem.
+ *
+ * IDENTIFICATION
+ *	  src/copy.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/stat.h>
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_database.h"
+#include "catalog/pg_tablespace.h"
+#include "commands/dbcommands.h"
+#include "commands/tablespace.h"
+#include "miscadmin.h"
+#include "nodes/plannodes.h"
+#include "pgstat.h"
+#include "storage/fd.h"
+#include "storage/lmgr.h"
+#include "tcop/tcopprot.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+#include "compat.h"
+#include "dbreset.h"
+
+/* GUC: source size (kB) from which FILE_COPY is used rather than WAL_LOG */
+int			dbreset_file_copy_threshold = 100 * 1024;
+
+/*
+ * dbreset_lock_source
+ *		Check that the current user may run CREATE DATABASE ... TEMPLATE
+ *		srcname, in createdb()'s order and with its messages, and take the
+ *		ShareLock createdb() takes on the source, bounded by timeout_ms.
+ *		New connections to the source wait from now on.  Returns the
+ *		source's OID.
+ *
+ *		A source that is the caller's own database is refused: the caller
+ *		is one of its sessions, and CREATE DATABASE runs in another process
+ *		that would count it.
+ */
+Oid
+dbreset_lock_source(const char *srcname, int timeout_ms)
+{
+	Oid			srcid;
+	HeapTuple	tup;
+	Form_pg_database src;
+
+	if (!dbreset_have_createdb_privilege())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to create database")));
+
+	srcid = dbreset_lock_database(srcname, ShareLock, timeout_ms);
+	if (!OidIsValid(srcid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_DATABASE),
+				 errmsg("template database \"%s\" does not exist", srcname)));
+
+	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(srcid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for database %u", srcid);
+	src = (Form_pg_database) GETSTRUCT(tup);
+
+	/* a source that is not a template may be copied by its owner only */
+	if (!src->datistemplate &&
+		!dbreset_database_ownercheck(srcid, GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to copy database \"%s\"",
+						srcname)));
+
+	if (dbreset_database_is_invalid(src))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot use invalid database \"%s\" as template",
+						srcname),
+				 errhint("Use DROP DATABASE to drop invalid databases.")));
+	ReleaseSysCache(tup);
+
+	if (srcid == MyDatabaseId)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("cannot copy the currently open database"),
+				 errdetail("CREATE DATABASE runs in a background worker, for which this session is another user of database \"%s\".",
+						   srcname),
+				 errhint("Connect to another database and call the function from there.")));
+
+	return srcid;
+}
+
+/*
+ * dbreset_check_copy_into
+ *		The checks CREATE DATABASE makes of what a reset gives the new
+ *		database -- the owner, tablespace, encoding and locale of database
+ *		dbid -- made before anything is dropped.  Core would copy a template
+ *		into other encoding or locale settings only from template0; we pass
+ *		them only when they differ from the source's, and refuse otherwise.
+ */
+void
+dbreset_check_copy_into(const char *srcname, Oid srcid,
+						const char *dbname, Oid dbid)
+{
+	HeapTuple	srctup;
+	HeapTuple	dbtup;
+	Form_pg_database src;
+	Form_pg_database db;
+	char	   *src_locale;
+	char	   *db_locale;
+
+	srctup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(srcid));
+	dbtup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(dbid));
+	if (!HeapTupleIsValid(srctup) || !HeapTupleIsValid(dbtup))
+		elog(ERROR, "cache lookup failed for database %u or %u", srcid, dbid);
+	src = (Form_pg_database) GETSTRUCT(srctup);
+	db = (Form_pg_database) GETSTRUCT(dbtup);
+
+	/* CREATE DATABASE ... OWNER */
+	if (db->datdba != GetUserId())
+		dbreset_check_can_own(db->datdba);
+
+	/* CREATE DATABASE ... TABLESPACE, given when it differs */
+	if (db->dattablespace != src->dattablespace)
+	{
+		AclResult	aclresult = dbreset_tablespace_aclcheck(db->dattablespace,
+															GetUserId(),
+															ACL_CREATE);
+
+		if (aclresult != ACLCHECK_OK)
+			aclcheck_error(aclresult, OBJECT_TABLESPACE,
+						   get_tablespace_name(db->dattablespace));
+	}
+
+	src_locale = dbreset_locale_options(srctup);
+	db_locale = dbreset_locale_options(dbtup);
+	if (strcmp(src_locale, db_locale) != 0 &&
+		strcmp(srcname, "template0") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("database \"%s\" has other encoding or locale settings than template \"%s\"",
+						dbname, srcname),
+				 errdetail("Database \"%s\" has%s; template \"%s\" has%s.",
+						   dbname, db_locale, srcname, src_locale),
+				 errhint("Reset it from a template with the same settings, or from template0.")));
+
+	ReleaseSysCache(srctup);
+	ReleaseSysCache(dbtup);
+}
+
+/*
+ * dbreset_wait_for_source
+ *		With the source locked in ShareLock mode (no new sessions), see its
+ *		existing sessions leave within timeout_ms -- terminating them first
+ *		when asked to, with what pg_terminate_backend() would require --
+ *		so that CREATE DATABASE finds nobody there.  Prepared transactions
+ *		on the source are refused at once.  Autovacuum workers are left to
+ *		CREATE DATABASE, which stops them itself.
+ */
+void
+dbreset_wait_for_source(const char *srcname, Oid srcid, int timeout_ms,
+						bool terminate, const char *hint)
+{
+	DbresetSession *all;
+	DbresetSession *sessions;
+	int			nall;
+	int			nsessions = 0;
+	int		   *remaining;
+	int			nremaining;
+	uint64		ngids;
+	char	   *gids;
+	int			i;
+
+	gids = dbreset_prepared_transactions(srcid, &ngids);
+	if (ngids > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("source database \"%s\" is being accessed by other users",
+						srcname),
+				 errdetail_plural("Prepared transaction %s uses the database.",
+								  "Prepared transactions %s use the database.",
+								  (unsigned long) ngids, gids),
+				 errhint("Commit or roll them back with COMMIT PREPARED or ROLLBACK PREPARED.")));
+
+	all = dbreset_collect_sessions(srcid, &nall);
+	sessions = palloc(sizeof(DbresetSession) * Max(nall, 1));
+	for (i = 0; i < nall; i++)
+		if (!all[i].is_autovacuum)
+			sessions[nsessions++] = all[i];
+	if (nsessions == 0)
+		return;
+
+	if (terminate)
+	{
+		dbreset_check_terminate_all(sessions, nsessions, false);
+		dbreset_signal_sessions(sessions, nsessions);
+	}
+
+	nremaining = dbreset_wait_for_exit(srcid, sessions, nsessions,
+									   timeout_ms, &remaining);
+	if (nremaining > 0)
+	{
+		StringInfoData list;
+
+		initStringInfo(&list);
+		for (i = 0; i < nremaining; i++)
+			appendStringInfo(&list, "%s%d", i > 0 ? ", " : "", remaining[i]);
+
+		if (terminate)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_IN_USE),
+					 errmsg("source database \"%s\" is being accessed by other users",
+							srcname),
+					 errdetail_plural("Process %s was sent the signal to terminate but is still connected after %d ms. Nothing was copied.",
+									  "Processes %s were sent the signal to terminate but are still connected after %d ms. Nothing was copied.",
+									  nremaining, list.data, timeout_ms)));
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("source database \"%s\" is being accessed by other users",
+						srcname),
+				 errdetail_plural("Process %s is still connected after %d ms. Nothing was copied or dropped.",
+								  "Processes %s are still connected after %d ms. Nothing was copied or dropped.",
+								  nremaining, list.data, timeout_ms),
+				 hint ? errhint("%s", hint) : 0));
+	}
+}
+
+/*
+ * database_size
+ *		The size in bytes of the files of database dbid in its default
+ *		tablespace: what a copy of it has to write.  Files that vanish
+ *		while we look (a checkpoint's unlinks) are skipped.
+ */
+static int64
+database_size(Oid dbid, Oid spcid)
+{
+	char	   *path = GetDatabasePath(dbid, spcid);
+	DIR		   *dir = AllocateDir(path);
+	struct dirent *de;
+	int64		size = 0;
+
+	while ((de = ReadDir(dir, path)) != NULL)
+	{
+		char		filename[MAXPGPATH];
+		struct stat st;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(filename, sizeof(filename), "%s/%s", path, de->d_name);
+		if (stat(filename, &st) == 0)
+			size += st.st_size;
+	}
+	FreeDir(dir);
+	return size;
+}
+
+/*
+ * choose_strategy
+ *		The CREATE DATABASE strategy for copying source srcid (15+), or NULL
+ *		where the major has only one; *how says which and why, for the log.
+ */
+static const char *
+choose_strategy(Oid srcid, Oid spcid, StringInfo how)
+{
+	int64		size = database_size(srcid, spcid);
+	const char *strategy = NULL;
+
+#ifdef DBRESET_HAVE_CREATEDB_STRATEGY
+	if (dbreset_file_copy_is_clone())
+		strategy = "FILE_COPY";
+	else if (size >= (int64) dbreset_file_copy_threshold * 1024)
+		strategy = "FILE_COPY";
+	else
+		strategy = "WAL_LOG";
+	appendStringInfo(how, "Copied with strategy %s (source %s%s).", strategy,
+					 text_to_cstring(DatumGetTextPP(DirectFunctionCall1(pg_size_pretty,
+																		Int64GetDatum(size)))),
+					 dbreset_file_copy_is_clone() ?
+					 ", file_copy_method = clone" : "");
+#else
+	appendStringInfo(how, "Copied file by file (source %s).",
+					 text_to_cstring(DatumGetTextPP(DirectFunctionCall1(pg_size_pretty,
+																		Int64GetDatum(size)))));
+#endif
+	return strategy;
+}
+
+/*
+ * dbreset_create_statement
+ *		The CREATE DATABASE statement that makes args->dbname a copy of
+ *		args->source.  With props (a reset), the new database gets the old
+ *		one's owner, tablespace, encoding and locale, and -- when oid is
+ *		valid -- its OID; it is created with connections not allowed until
+ *		the rest of props is applied.  A sealed copy (a snapshot) is a
+ *		template nobody may connect to.  *how gets the strategy, for the log.
+ */
+char *
+dbreset_create_statement(const DbresetCopyArgs *args,
+						 const DbresetDbProps *props, Oid oid, StringInfo how)
+{
+	StringInfoData sql;
+	HeapTuple	srctup;
+	Form_pg_database src;
+	const char *strategy;
+
+	srctup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(args->source_id));
+	if (!HeapTupleIsValid(srctup))
+		elog(ERROR, "cache lookup failed for database %u", args->source_id);
+	src = (Form_pg_database) GETSTRUCT(srctup);
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "CREATE DATABASE %s TEMPLATE %s",
+					 quote_identifier(NameStr(args->dbname)),
+					 quote_identifier(NameStr(args->source)));
+
+	if (props)
+	{
+		char	   *src_locale = dbreset_locale_options(srctup);
+
+		appendStringInfo(&sql, " OWNER %s",
+						 quote_identifier(GetUserNameFromId(props->owner,
+															false)));
+		if (props->tablespace != src->dattablespace)
+			appendStringInfo(&sql, " TABLESPACE %s",
+							 quote_identifier(get_tablespace_name(props->tablespace)));
+		if (strcmp(src_locale, props->locale_options) != 0)
+			appendStringInfoString(&sql, props->locale_options);
+		appendStringInfo(&sql, " CONNECTION LIMIT %d ALLOW_CONNECTIONS false",
+						 props->connlimit);
+#ifdef DBRESET_HAVE_CREATEDB_OID
+		if (OidIsValid(oid))
+			appendStringInfo(&sql, " OID %u", oid);
+#else
+		(void) oid;
+#endif
+	}
+	else if (args->seal)
+		appendStringInfoString(&sql, " IS_TEMPLATE true ALLOW_CONNECTIONS false");
+
+	strategy = choose_strategy(args->source_id,
+							   props ? props->tablespace : src->dattablespace,
+							   how);
+	if (strategy)
+		appendStringInfo(&sql, " STRATEGY %s", strategy);
+
+	ReleaseSysCache(srctup);
+	return sql.data;
+}
+
+/*
+ * dbreset_run_utility
+ *		Run one utility statement of ours (CREATE DATABASE, COMMENT ON
+ *		DATABASE) as a top-level statement through ProcessUtility, as the
+ *		drop does, so that audit hooks and pg_stat_activity see it.  Worker
+ *		side only.
+ */
+void
+dbreset_run_utility(const char *sql)
+{
+	List	   *parsetree = pg_parse_query(sql);
+	RawStmt    *raw;
+	PlannedStmt *pstmt = makeNode(PlannedStmt);
+
+	if (list_length(parsetree) != 1)
+		elog(ERROR, "dbreset built an invalid statement: %s", sql);
+	raw = linitial_node(RawStmt, parsetree);
+
+	pstmt->commandType = CMD_UTILITY;
+	pstmt->canSetTag = true;
+	pstmt->utilityStmt = raw->stmt;
+	pstmt->stmt_location = 0;
+	pstmt->stmt_len = (int) strlen(sql);
+
+	debug_query_string = sql;
+	pgstat_report_activity(STATE_RUNNING, sql);
+	dbreset_process_utility(pstmt, sql);
+	debug_query_string = NULL;
+}
+
+/*
+ * copy_job_run
+ *		The clone and snapshot job, in the worker: CREATE DATABASE from the
+ *		source, which the caller holds in ShareLock mode with nobody on it.
+ *		A snapshot is sealed and gets a comment saying what and when, in a
+ *		second transaction once the copy has committed; from that commit on
+ *		the job is past its point of no return.  The result is the strategy
+ *		line for the caller's log.
+ */
+static void
+copy_job_run(const void *argp, StringInfo result)
+{
+	const DbresetCopyArgs *args = (const DbresetCopyArgs *) argp;
+	char	   *sql = dbreset_create_statement(args, NULL, InvalidOid, result);
+
+	dbreset_run_utility(sql);
+
+	if (args->seal)
+	{
+		char	   *comment;
+
+		dbreset_job_point_of_no_return();
+		dbreset_job_next_transaction();
+		comment = psprintf("snapshot of database \"%s\" taken by dbreset.snapshot_database() at %s",
+						   NameStr(args->source),
+						   timestamptz_to_str(GetCurrentTimestamp()));
+		dbreset_run_utility(psprintf("COMMENT ON DATABASE %s IS %s",
+									 quote_identifier(NameStr(args->dbname)),
+									 quote_literal_cstr(comment)));
+	}
+}
+
+const DbresetJob dbreset_copy_job = {
+	.name = "dbreset: copy database",
+	.run = copy_job_run,
+};

@@ -1,0 +1,286 @@
+/*-------------------------------------------------------------------------
+ *
+ * props.c
+ *	  What DROP DATABASE + CREATE DATABASE loses, read from the old
+ *	  database before the drop and applied to the new one after the create.
+ *
+ * CREATE DATABASE sets a fresh owner, ACL, connection limit and flags, and
+ * DROP DATABASE deletes the database's comment, security labels and every
+ * ALTER DATABASE ... SET and ALTER ROLE ... IN DATABASE ... SET.  A reset
+ * keeps them all: the owner, tablespace, encoding and locale go into the
+ * CREATE DATABASE statement itself (copy.c); the rest is read here in the
+ * drop's transaction and written back, exactly as it was, in the
+ * transaction after the create -- the ACL with its shared dependencies, as
+ * GRANT records them.
+ *
+ * IDENTIFICATION
+ *	  src/props.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/indexing.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_database.h"
+#include "catalog/pg_db_role_setting.h"
+#include "catalog/pg_shdescription.h"
+#include "catalog/pg_shseclabel.h"
+#include "commands/comment.h"
+#include "commands/seclabel.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+
+#include "compat.h"
+#include "dbreset.h"
+
+/* One ALTER DATABASE ... SET or ALTER ROLE ... IN DATABASE ... SET row */
+typedef struct DbresetSetting
+{
+	Oid			role;			/* InvalidOid: for every role */
+	Datum		config;			/* text[] */
+} DbresetSetting;
+
+/* One security label */
+typedef struct DbresetLabel
+{
+	char	   *provider;
+	char	   *label;
+} DbresetLabel;
+
+/*
+ * scan_shared
+ *		Begin a scan of a shared catalog for the rows of one object, keyed by
+ *		its OID column (and, where the catalog has one, its class column).
+ *		The catalogs are small: a heap scan will do.
+ */
+static SysScanDesc
+scan_shared(Relation rel, AttrNumber oidcol, Oid objid, AttrNumber classcol)
+{
+	ScanKeyData keys[2];
+	int			nkeys = 1;
+
+	ScanKeyInit(&keys[0], oidcol, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(objid));
+	if (classcol != InvalidAttrNumber)
+		ScanKeyInit(&keys[nkeys++], classcol, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(DatabaseRelationId));
+	return systable_beginscan(rel, InvalidOid, false, NULL, nkeys, keys);
+}
+
+/*
+ * dbreset_read_db_props
+ *		Read what a reset keeps of database dbid, allocating in cxt so that
+ *		it outlives the transaction.  Called with the database locked.
+ */
+DbresetDbProps *
+dbreset_read_db_props(Oid dbid, MemoryContext cxt)
+{
+	MemoryContext oldcontext = MemoryContextSwitchTo(cxt);
+	DbresetDbProps *props = palloc0(sizeof(DbresetDbProps));
+	HeapTuple	tup;
+	Form_pg_database db;
+	bool		isnull;
+	Datum		acl;
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	row;
+
+	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(dbid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for database %u", dbid);
+	db = (Form_pg_database) GETSTRUCT(tup);
+
+	props->oid = dbid;
+	props->owner = db->datdba;
+	props->tablespace = db->dattablespace;
+	props->connlimit = db->datconnlimit;
+	props->allowconn = db->datallowconn;
+	props->istemplate = db->datistemplate;
+	props->locale_options = dbreset_locale_options(tup);
+	acl = SysCacheGetAttr(DATABASEOID, tup, Anum_pg_database_datacl, &isnull);
+	props->acl = isnull ? NULL : DatumGetAclPCopy(acl);
+	ReleaseSysCache(tup);
+
+	/* COMMENT ON DATABASE */
+	rel = table_open(SharedDescriptionRelationId, AccessShareLock);
+	scan = scan_shared(rel, Anum_pg_shdescription_objoid, dbid,
+					   Anum_pg_shdescription_classoid);
+	while (HeapTupleIsValid(row = systable_getnext(scan)))
+	{
+		Datum		d = heap_getattr(row, Anum_pg_shdescription_description,
+									 RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+			props->comment = TextDatumGetCString(d);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	/* SECURITY LABEL ON DATABASE, one per provider */
+	rel = table_open(SharedSecLabelRelationId, AccessShareLock);
+	scan = scan_shared(rel, Anum_pg_shseclabel_objoid, dbid,
+					   Anum_pg_shseclabel_classoid);
+	while (HeapTupleIsValid(row = systable_getnext(scan)))
+	{
+		DbresetLabel *label = palloc(sizeof(DbresetLabel));
+		Datum		provider = heap_getattr(row, Anum_pg_shseclabel_provider,
+											RelationGetDescr(rel), &isnull);
+		Datum		value = heap_getattr(row, Anum_pg_shseclabel_label,
+										 RelationGetDescr(rel), &isnull);
+
+		label->provider = TextDatumGetCString(provider);
+		label->label = TextDatumGetCString(value);
+		props->labels = lappend(props->labels, label);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	/* ALTER DATABASE ... SET and ALTER ROLE ... IN DATABASE ... SET */
+	rel = table_open(DbRoleSettingRelationId, AccessShareLock);
+	scan = scan_shared(rel, Anum_pg_db_role_setting_setdatabase, dbid,
+					   InvalidAttrNumber);
+	while (HeapTupleIsValid(row = systable_getnext(scan)))
+	{
+		DbresetSetting *setting = palloc(sizeof(DbresetSetting));
+		Datum		config = heap_getattr(row, Anum_pg_db_role_setting_setconfig,
+										  RelationGetDescr(rel), &isnull);
+
+		if (isnull)
+			continue;
+		setting->role = ((Form_pg_db_role_setting) GETSTRUCT(row))->setrole;
+		setting->config = datumCopy(config, false, -1);
+		props->settings = lappend(props->settings, setting);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	MemoryContextSwitchTo(oldcontext);
+	return props;
+}
+
+/*
+ * apply_database_row
+ *		Give database dbid the ACL, connection limit and flags of props, in
+ *		one update of its pg_database row, and record the ACL's roles as
+ *		shared dependencies, as GRANT does.  CREATE DATABASE left the ACL
+ *		null (the defaults), so there are no old dependencies to remove.
+ */
+static void
+apply_database_row(Oid dbid, const DbresetDbProps *props)
+{
+	Relation	rel = table_open(DatabaseRelationId, RowExclusiveLock);
+	HeapTuple	tup = dbreset_lock_database_tuple(dbid);
+	HeapTuple	newtup;
+	Datum		values[Natts_pg_database];
+	bool		nulls[Natts_pg_database];
+	bool		replace[Natts_pg_database];
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for database %u", dbid);
+
+	memset(values, 0, sizeof(values));
+	memset(nulls, false, sizeof(nulls));
+	memset(replace, false, sizeof(replace));
+
+	values[Anum_pg_database_datallowconn - 1] = BoolGetDatum(props->allowconn);
+	replace[Anum_pg_database_datallowconn - 1] = true;
+	values[Anum_pg_database_datconnlimit - 1] = Int32GetDatum(props->connlimit);
+	replace[Anum_pg_database_datconnlimit - 1] = true;
+	values[Anum_pg_database_datistemplate - 1] = BoolGetDatum(props->istemplate);
+	replace[Anum_pg_database_datistemplate - 1] = true;
+	replace[Anum_pg_database_datacl - 1] = true;
+	if (props->acl)
+		values[Anum_pg_database_datacl - 1] = PointerGetDatum(props->acl);
+	else
+		nulls[Anum_pg_database_datacl - 1] = true;
+
+	newtup = heap_modify_tuple(tup, RelationGetDescr(rel), values, nulls,
+							   replace);
+	CatalogTupleUpdate(rel, &tup->t_self, newtup);
+	dbreset_unlock_database_tuple(rel, tup);
+
+	if (props->acl)
+	{
+		Oid		   *members;
+		int			nmembers = aclmembers(props->acl, &members);
+
+		updateAclDependencies(DatabaseRelationId, dbid, 0, props->owner,
+							  0, NULL, nmembers, members);
+	}
+
+	table_close(rel, RowExclusiveLock);
+}
+
+/*
+ * insert_setting
+ *		Insert one pg_db_role_setting row as it was, keyed to dbid.
+ */
+static void
+insert_setting(Relation rel, Oid dbid, const DbresetSetting *setting)
+{
+	Datum		values[Natts_pg_db_role_setting];
+	bool		nulls[Natts_pg_db_role_setting];
+	HeapTuple	tup;
+
+	memset(nulls, false, sizeof(nulls));
+	values[Anum_pg_db_role_setting_setdatabase - 1] = ObjectIdGetDatum(dbid);
+	values[Anum_pg_db_role_setting_setrole - 1] = ObjectIdGetDatum(setting->role);
+	values[Anum_pg_db_role_setting_setconfig - 1] = setting->config;
+
+	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+	CatalogTupleInsert(rel, tup);
+	heap_freetuple(tup);
+}
+
+/*
+ * dbreset_apply_db_props
+ *		Give database dbid -- just created with props' owner, tablespace and
+ *		locale -- everything else of props: ACL, connection limit, flags,
+ *		comment, security labels and settings.  Settings of roles dropped
+ *		since they were read are left out, as DROP ROLE would have removed
+ *		them.
+ */
+void
+dbreset_apply_db_props(Oid dbid, const DbresetDbProps *props)
+{
+	ObjectAddress address;
+	ListCell   *lc;
+	Relation	rel;
+
+	apply_database_row(dbid, props);
+
+	if (props->comment)
+		CreateSharedComments(dbid, DatabaseRelationId, props->comment);
+
+	ObjectAddressSet(address, DatabaseRelationId, dbid);
+	foreach(lc, props->labels)
+	{
+		DbresetLabel *label = (DbresetLabel *) lfirst(lc);
+
+		SetSecurityLabel(&address, label->provider, label->label);
+	}
+
+	rel = table_open(DbRoleSettingRelationId, RowExclusiveLock);
+	foreach(lc, props->settings)
+	{
+		DbresetSetting *setting = (DbresetSetting *) lfirst(lc);
+
+		if (OidIsValid(setting->role) &&
+			!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(setting->role)))
+			continue;
+		insert_setting(rel, dbid, setting);
+	}
+	table_close(rel, RowExclusiveLock);
+
+	CommandCounterIncrement();
+}
