@@ -67,6 +67,7 @@ dbreset_copy_database(const char *what, const char *srcname,
 	namestrcpy(&args.source, srcname);
 	args.source_id = srcid;
 	args.seal = seal;
+	dbreset_copy_settings(&args);
 
 	/* the worker starts while we wait for the source's sessions */
 	initStringInfo(&how);

@@ -475,6 +475,18 @@ dbreset_file_copy_is_clone(void)
 }
 
 /*
+ * dbreset_set_file_copy_clone
+ *		Worker side: file_copy_method = clone for this process (18+).
+ */
+static inline void
+dbreset_set_file_copy_clone(void)
+{
+#if PG_VERSION_NUM >= 180000
+	SetConfigOption("file_copy_method", "clone", PGC_USERSET, PGC_S_SESSION);
+#endif
+}
+
+/*
  * dbreset_database_is_invalid
  *		Whether a DROP DATABASE was interrupted halfway on this database
  *		(datconnlimit -2, marked since the minors of August 2023).

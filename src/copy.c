@@ -282,27 +282,45 @@ database_size(Oid dbid, Oid spcid)
 }
 
 /*
+ * dbreset_copy_settings
+ *		Caller side: record the caller's settings that decide how the worker
+ *		copies -- the worker starts from the role's and database's settings,
+ *		not from the caller's session -- so that SET in the session works.
+ */
+void
+dbreset_copy_settings(DbresetCopyArgs *args)
+{
+	args->file_copy_threshold = dbreset_file_copy_threshold;
+	args->file_copy_clone = dbreset_file_copy_is_clone();
+}
+
+/*
  * choose_strategy
  *		The CREATE DATABASE strategy for copying source srcid (15+), or NULL
  *		where the major has only one; *how says which and why, for the log.
+ *		Worker side: with file_copy_method = clone in the caller's session,
+ *		the worker's CREATE DATABASE clones too.
  */
 static const char *
-choose_strategy(Oid srcid, Oid spcid, StringInfo how)
+choose_strategy(const DbresetCopyArgs *args, Oid spcid, StringInfo how)
 {
-	int64		size = database_size(srcid, spcid);
+	int64		size = database_size(args->source_id, spcid);
 	const char *strategy = NULL;
 
 #ifdef DBRESET_HAVE_CREATEDB_STRATEGY
-	if (dbreset_file_copy_is_clone())
+	if (args->file_copy_clone)
+	{
+		dbreset_set_file_copy_clone();
 		strategy = "FILE_COPY";
-	else if (size >= (int64) dbreset_file_copy_threshold * 1024)
+	}
+	else if (size >= (int64) args->file_copy_threshold * 1024)
 		strategy = "FILE_COPY";
 	else
 		strategy = "WAL_LOG";
 	appendStringInfo(how, "Copied with strategy %s (source %s%s).", strategy,
 					 text_to_cstring(DatumGetTextPP(DirectFunctionCall1(pg_size_pretty,
 																		Int64GetDatum(size)))),
-					 dbreset_file_copy_is_clone() ?
+					 args->file_copy_clone ?
 					 ", file_copy_method = clone" : "");
 #else
 	appendStringInfo(how, "Copied file by file (source %s).",
@@ -364,7 +382,7 @@ dbreset_create_statement(const DbresetCopyArgs *args,
 	else if (args->seal)
 		appendStringInfoString(&sql, " IS_TEMPLATE true ALLOW_CONNECTIONS false");
 
-	strategy = choose_strategy(args->source_id,
+	strategy = choose_strategy(args,
 							   props ? props->tablespace : src->dattablespace,
 							   how);
 	if (strategy)

@@ -163,10 +163,14 @@ typedef struct DbresetCopyArgs
 	Oid			source_id;		/* ShareLock held by the caller */
 	bool		use_force;		/* reset: DROP ... WITH (FORCE) */
 	bool		seal;			/* snapshot: a sealed template */
+	/* the caller's settings that choose how to copy (copy.c) */
+	int			file_copy_threshold;	/* kB */
+	bool		file_copy_clone;	/* 18+: file_copy_method = clone */
 } DbresetCopyArgs;
 
 /* copy.c */
 extern int	dbreset_file_copy_threshold;
+extern void dbreset_copy_settings(DbresetCopyArgs *args);
 extern Oid	dbreset_lock_source(const char *srcname, int timeout_ms);
 extern void dbreset_check_copy_into(const char *srcname, Oid srcid,
 									const char *dbname, Oid dbid);

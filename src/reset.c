@@ -196,6 +196,7 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 	namestrcpy(&args.source, srcname);
 	args.source_id = srcid;
 	args.use_force = dbreset_use_force_option;
+	dbreset_copy_settings(&args);
 
 	initStringInfo(&how);
 	nterminated = dbreset_terminate_and_run(dbname, dbid, DBRESET_JOB_RESET,

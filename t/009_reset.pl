@@ -1,0 +1,227 @@
+# t/009_reset.pl
+#
+# reset_database(), clone_database() and snapshot_database() with sessions
+# in the way: the database's sessions are terminated; a connection made
+# during a reset lands in the fresh database where the major keeps the OID
+# (15+); a session held on the template is waited for, and a reset whose
+# template stays busy is refused with nothing touched; clone and snapshot
+# wait for or terminate the source's sessions, with pg_terminate_backend()'s
+# permission rules; a create that fails after the drop says the database is
+# gone and why, and leaves no files behind.
+
+use strict;
+use warnings FATAL => 'all';
+
+use FindBin;
+use lib $FindBin::RealBin;
+
+use DbresetTest;
+use IPC::Run;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = new_node('reset');
+my $major = $node->safe_psql('postgres',
+	"SELECT current_setting('server_version_num')::int / 10000");
+
+# a sealed template with a marker table, and the database reset from it
+$node->safe_psql('postgres', 'CREATE DATABASE tpl');
+$node->safe_psql('tpl', 'CREATE TABLE fresh (i int)');
+$node->safe_psql('postgres',
+	'ALTER DATABASE tpl IS_TEMPLATE true ALLOW_CONNECTIONS false');
+make_db($node, 'other');
+$node->safe_psql('postgres', 'CREATE ROLE rs_owner LOGIN CREATEDB');
+$node->safe_psql('postgres',
+	'GRANT EXECUTE ON FUNCTION dbreset.reset_database(name, name, boolean, interval),
+	 dbreset.clone_database(name, name, boolean, interval) TO rs_owner');
+
+# is_fresh(db): 1 if db is a new copy of tpl (no t, a "fresh" table)
+sub is_fresh
+{
+	my ($db) = @_;
+	return $node->safe_psql($db,
+		"SELECT count(*) FILTER (WHERE relname = 'fresh') = 1
+		    AND count(*) FILTER (WHERE relname = 't') = 0
+		 FROM pg_class WHERE relname IN ('t', 'fresh')") eq 't' ? 1 : 0;
+}
+
+# holds_lock(db, mode): whether some process holds the lock on db in mode
+sub holds_lock
+{
+	my ($db, $mode) = @_;
+	return $node->poll_query_until(
+		'postgres', qq(
+SELECT count(*) >= 1 FROM pg_locks
+WHERE locktype = 'object' AND classid = 'pg_database'::regclass
+  AND objid = (SELECT oid FROM pg_database WHERE datname = '$db')
+  AND mode = '$mode' AND granted));
+}
+
+# 1. the sessions on the database are terminated; the others are not
+make_db($node, 'app');
+$node->safe_psql('postgres', "COMMENT ON DATABASE app IS 'kept'");
+my @s = map { bystander($node, 'app') } 1 .. 3;
+$s[2]->query_safe('BEGIN; SELECT count(*) FROM t');
+my $other = bystander($node, 'other');
+wait_for_sessions($node, 'app', 3);
+my ($ret, $out, $err) = psql_verbose($node, 'postgres',
+	"SELECT dbreset.reset_database('app', 'tpl')");
+is($ret, 0, 'reset with three sessions succeeds');
+is($out, '3', 'it returns the number of sessions terminated');
+like(session_error($_), qr/terminating connection due to administrator command/,
+	'a session on the database was terminated')
+  for @s;
+is(bystander_alive($other), 1, 'a session on another database was not');
+is(is_fresh('app'), 1, 'the database is a fresh copy of the template');
+is($node->safe_psql('postgres',
+		"SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = 'app'"),
+	'kept', 'its comment was kept');
+ok($node->log_contains(
+		qr/LOG:  role "\w+" reset database "app" from template "tpl" after terminating 3 sessions/),
+	'the LOG line says who reset what and how many sessions went');
+ok($node->log_contains(
+		$major >= 15 ? qr/DETAIL:  Copied with strategy WAL_LOG \(source [0-9]+ kB\)\. Terminated: /
+		: qr/DETAIL:  Copied file by file \(source [0-9]+ kB\)\. Terminated: /),
+	'and which copy strategy was used');
+end_session($_) for @s;
+
+# 2. a session held on the template is waited for; a connection made while
+#    the reset waits queues on the database's lock and then lands in the
+#    fresh database (15+: same OID), or gets 3D000 before 15
+$node->safe_psql('postgres', 'ALTER DATABASE tpl ALLOW_CONNECTIONS true');
+my $holder = $node->background_psql('tpl', on_error_stop => 0);
+$holder->query_safe('SELECT 1');
+$node->safe_psql('app', 'CREATE TABLE t (i int)');
+my $caller = $node->background_psql('postgres', on_error_stop => 0);
+$caller->query_until(qr/started/, qq(\\echo started
+SELECT dbreset.reset_database('app', 'tpl', timeout => '60s');
+\\echo done
+));
+holds_lock('app', 'AccessExclusiveLock') or die 'the reset never locked app';
+holds_lock('tpl', 'ShareLock') or die 'the reset never locked tpl';
+
+my ($nc_out, $nc_err) = ('', '');
+my $newcomer = IPC::Run::start(
+	[ 'psql', '-X', '-A', '-t', '-d', $node->connstr('app'), '-c',
+		"SELECT count(*) FROM pg_class WHERE relname = 't'" ],
+	'>', \$nc_out, '2>', \$nc_err);
+wait_for_lock_waiter($node, 'app', 'the newcomer');
+is($node->safe_psql('postgres', "SELECT count(*) FROM dbreset.sessions('app')"),
+	'0', 'the newcomer waits uncounted while the reset waits for the template');
+
+$holder->quit;
+$caller->query_until(qr/done/, '');
+$newcomer->finish;
+if ($major >= 15)
+{
+	is($nc_out, "0\n",
+		'the connection made during the reset landed in the fresh database');
+}
+else
+{
+	like($nc_err, qr/database "app" does not exist/,
+		'before 15 the connection made during the reset gets 3D000 (new OID)');
+}
+is(is_fresh('app'), 1, 'the reset went through once the template was free');
+
+# 3. a template that stays busy: refused, nothing touched
+my $holder2 = $node->background_psql('tpl', on_error_stop => 0);
+$holder2->query_safe('SELECT 1');
+my $hpid = session_pid($holder2);
+$node->safe_psql('app', 'CREATE TABLE t AS SELECT generate_series(1, 100) AS i');
+my $b = bystander($node, 'app');
+($ret, $out, $err) = psql_verbose($node, 'postgres',
+	"SELECT dbreset.reset_database('app', 'tpl', timeout => '1s')");
+isnt($ret, 0, 'a reset whose template stays busy is refused');
+like($err,
+	qr/ERROR:  55006: source database "tpl" is being accessed by other users\nDETAIL:  Process $hpid is still connected after 1000 ms\. Nothing was copied or dropped\./,
+	'with the template session named');
+is(bystander_alive($b), 1, 'the session on the database survived');
+is(row_count($node, 'app'), 100, 'the database kept its data');
+is($holder2->query_safe('SELECT 1'), '1',
+	'the template session was not touched');
+end_session($b);
+$holder2->quit;
+$node->safe_psql('postgres', 'ALTER DATABASE tpl ALLOW_CONNECTIONS false');
+
+# 4. clone: the source's sessions waited for, or terminated when asked to
+make_db($node, 'src');
+my $s1 = bystander($node, 'src');
+my $s1pid = session_pid($s1);
+($ret, $out, $err) = psql_verbose($node, 'postgres',
+	"SELECT dbreset.clone_database('src', 'src_copy', timeout => '500ms')");
+like($err,
+	qr/ERROR:  55006: source database "src" is being accessed by other users\nDETAIL:  Process $s1pid is still connected after 500 ms\. Nothing was copied or dropped\.\nHINT:  Pass terminate_sessions => true to terminate them\./,
+	'clone without terminate_sessions waits, then names the session');
+is(db_exists($node, 'src_copy'), 0, 'and copies nothing');
+is(bystander_alive($s1), 1, 'the source session is untouched');
+
+($ret, $out, $err) = psql_verbose($node, 'postgres',
+	"SELECT dbreset.clone_database('src', 'src_copy', terminate_sessions => true)");
+is($ret, 0, 'clone with terminate_sessions succeeds');
+like(session_error($s1), qr/terminating connection due to administrator command/,
+	'the source session was terminated');
+is(row_count($node, 'src_copy'), 100, 'the copy has the data');
+is(row_count($node, 'src'), 100, 'and so has the source');
+
+# a source session the caller may not terminate: pg_terminate_backend()'s
+# rules, checked before anything is signalled
+make_db($node, 'src2', owner => 'rs_owner');
+my $su = bystander($node, 'src2');
+my $supid = session_pid($su);
+($ret, $out, $err) = psql_verbose($node, 'postgres',
+	"SELECT dbreset.clone_database('src2', 'src2_copy', terminate_sessions => true)",
+	extra_params => [ '-U', 'rs_owner' ]);
+like($err, qr/ERROR:  42501: /,
+	'terminating a superuser session on the source is refused');
+is(bystander_alive($su), 1, 'that session survives');
+is(db_exists($node, 'src2_copy'), 0, 'nothing was copied');
+end_session($su);
+
+# snapshot with terminate_sessions, by the owner
+my $s2 = $node->background_psql('src2', on_error_stop => 0,
+	extra_params => [ '-U', 'rs_owner' ]);
+$s2->query_safe('SELECT 1');
+$node->safe_psql('postgres',
+	'GRANT EXECUTE ON FUNCTION dbreset.snapshot_database(name, name, boolean, interval) TO rs_owner');
+($ret, $out, $err) = psql_verbose($node, 'postgres',
+	"SELECT dbreset.snapshot_database('src2', 'src2_snap', terminate_sessions => true)",
+	extra_params => [ '-U', 'rs_owner' ]);
+is($ret, 0, 'the owner snapshots its database, terminating its own session');
+like(session_error($s2), qr/terminating connection/, 'which was terminated');
+is($node->safe_psql('postgres',
+		"SELECT datistemplate AND NOT datallowconn FROM pg_database WHERE datname = 'src2_snap'"),
+	't', 'the snapshot is sealed');
+
+# 5. a create that fails after the drop: the template's PG_VERSION made
+#    unreadable, FILE_COPY (which opens every file) forced
+make_db($node, 'app2');
+my $tploid = $node->safe_psql('postgres',
+	"SELECT oid FROM pg_database WHERE datname = 'tpl'");
+my $version_file = $node->data_dir . "/base/$tploid/PG_VERSION";
+chmod 0000, $version_file or die "chmod $version_file: $!";
+($ret, $out, $err) = psql_verbose($node, 'postgres',
+	"SET dbreset.file_copy_threshold = 0; SELECT dbreset.reset_database('app2', 'tpl')");
+chmod 0600, $version_file or die "chmod $version_file: $!";
+like($err,
+	qr/ERROR:  42501: database "app2" was dropped but could not be created again from template "tpl"\nDETAIL:  could not open file .*PG_VERSION.*: Permission denied\nHINT:  Create it with: CREATE DATABASE app2 TEMPLATE tpl .*\nCONTEXT:  dbreset background worker/,
+	'a create that fails after the drop says the database is gone, why, and how to create it');
+is(db_exists($node, 'app2'), 0, 'the database is gone, as the error says');
+my %known = map { $_ => 1 } split /\n/,
+  $node->safe_psql('postgres', 'SELECT oid FROM pg_database');
+opendir(my $dh, $node->data_dir . '/base') or die $!;
+my @orphans = grep { /^\d+$/ && !$known{$_} } readdir $dh;
+closedir $dh;
+is_deeply(\@orphans, [], 'no directory is left under base/ without its database');
+like($err, qr/STRATEGY FILE_COPY\n/,
+	'the caller\'s dbreset.file_copy_threshold reached the worker')
+  if $major >= 15;
+($ret, $out, $err) = psql_verbose($node, 'postgres',
+	"CREATE DATABASE app2 TEMPLATE tpl");
+is($ret, 0, 'the template itself is intact: it can be copied again');
+is(is_fresh('app2'), 1, 'into a fresh copy');
+
+end_session($other);
+$node->stop;
+done_testing();
