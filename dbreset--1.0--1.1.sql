@@ -3,7 +3,8 @@
 -- complain if script is sourced in psql, rather than via ALTER EXTENSION
 \echo Use "ALTER EXTENSION dbreset UPDATE TO '1.1'" to load this file. \quit
 
--- 1.1 adds reset_database(), snapshot_database() and clone_database();
+-- 1.1 adds reset_database(), snapshot_database(), clone_database(), spares()
+-- and drop_spares();
 -- of 1.0's objects it changes only comments.  Its C library refuses calls
 -- after a write, never returns while its worker runs, and mirrors core's
 -- permissions.
@@ -46,3 +47,21 @@ COMMENT ON FUNCTION dbreset.clone_database(name, name, boolean, interval) IS
 REVOKE ALL ON FUNCTION dbreset.reset_database(name, name, boolean, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION dbreset.snapshot_database(name, name, boolean, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION dbreset.clone_database(name, name, boolean, interval) FROM PUBLIC;
+
+CREATE FUNCTION dbreset.spares()
+RETURNS TABLE (spare name, dbname name, template name, state text)
+AS 'MODULE_PATHNAME', 'dbreset_spares'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION dbreset.spares() IS
+'spare copies kept by reset_database(keep_spare => true), old databases waiting to be dropped, and their state (''ready'' = usable now)';
+
+CREATE FUNCTION dbreset.drop_spares(dbname name DEFAULT NULL)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'dbreset_drop_spares'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dbreset.drop_spares(name) IS
+'drop the spares and old databases kept for a database (NULL: for every database); returns how many were dropped';
+
+REVOKE ALL ON FUNCTION dbreset.drop_spares(name) FROM PUBLIC;

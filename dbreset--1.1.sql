@@ -77,3 +77,21 @@ COMMENT ON FUNCTION dbreset.clone_database(name, name, boolean, interval) IS
 REVOKE ALL ON FUNCTION dbreset.reset_database(name, name, boolean, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION dbreset.snapshot_database(name, name, boolean, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION dbreset.clone_database(name, name, boolean, interval) FROM PUBLIC;
+
+CREATE FUNCTION dbreset.spares()
+RETURNS TABLE (spare name, dbname name, template name, state text)
+AS 'MODULE_PATHNAME', 'dbreset_spares'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION dbreset.spares() IS
+'spare copies kept by reset_database(keep_spare => true), old databases waiting to be dropped, and their state (''ready'' = usable now)';
+
+CREATE FUNCTION dbreset.drop_spares(dbname name DEFAULT NULL)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'dbreset_drop_spares'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dbreset.drop_spares(name) IS
+'drop the spares and old databases kept for a database (NULL: for every database); returns how many were dropped';
+
+REVOKE ALL ON FUNCTION dbreset.drop_spares(name) FROM PUBLIC;

@@ -420,6 +420,9 @@ dbreset_run_utility(const char *sql)
 	pgstat_report_activity(STATE_RUNNING, sql);
 	dbreset_process_utility(pstmt, sql);
 	debug_query_string = NULL;
+
+	/* what follows in the same transaction sees what it did */
+	CommandCounterIncrement();
 }
 
 /*

@@ -91,7 +91,8 @@ typedef enum DbresetJobKind
 {
 	DBRESET_JOB_DROP = 1,
 	DBRESET_JOB_RESET,
-	DBRESET_JOB_COPY
+	DBRESET_JOB_COPY,
+	DBRESET_JOB_DROP_SPARES
 } DbresetJobKind;
 
 typedef struct DbresetJob
@@ -110,7 +111,8 @@ extern void dbreset_job_finish(DbresetJobHandle *job, StringInfo result);
 extern void dbreset_job_cancel(int code, Datum arg);
 extern void dbreset_job_point_of_no_return(void);
 extern void dbreset_job_next_transaction(void);
-extern void dbreset_job_hold_database_lock(Oid dbid, LOCKMODE mode);
+extern void dbreset_job_hold_database_lock(Oid dbid, uint16 objsubid,
+										   LOCKMODE mode);
 
 /* dblock.c */
 extern Oid	dbreset_lock_database(const char *dbname, LOCKMODE mode,
@@ -149,6 +151,8 @@ typedef struct DbresetDbProps
 /* props.c */
 extern DbresetDbProps *dbreset_read_db_props(Oid dbid, MemoryContext cxt);
 extern void dbreset_apply_db_props(Oid dbid, const DbresetDbProps *props);
+extern void dbreset_seal_database(Oid dbid);
+extern char *dbreset_database_comment(Oid dbid);
 
 /*
  * Arguments of the reset and copy jobs, copied into the worker's segment.
@@ -187,6 +191,17 @@ extern const DbresetJob dbreset_copy_job;
 extern void dbreset_copy_database(const char *what, const char *srcname,
 								  const char *target, bool terminate,
 								  int timeout_ms, bool seal);
+
+/* spare.c */
+extern const DbresetJob dbreset_drop_spares_job;
+extern Oid	dbreset_find_spare(Oid target, Oid template_id, int timeout_ms,
+							   const char **why);
+extern void dbreset_swap_spare(const char *dbname, Oid target, Oid spare);
+extern bool dbreset_has_spares(Oid target);
+extern bool dbreset_template_is_sealed(Oid dbid);
+extern void dbreset_start_spare_worker(Oid target, Oid former_target,
+									   Oid template_id,
+									   const DbresetCopyArgs *settings);
 
 /* reset.c */
 extern const DbresetJob dbreset_reset_job;

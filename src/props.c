@@ -78,6 +78,33 @@ scan_shared(Relation rel, AttrNumber oidcol, Oid objid, AttrNumber classcol)
 }
 
 /*
+ * dbreset_database_comment
+ *		The comment on database dbid (COMMENT ON DATABASE), or NULL.
+ */
+char *
+dbreset_database_comment(Oid dbid)
+{
+	Relation	rel = table_open(SharedDescriptionRelationId, AccessShareLock);
+	SysScanDesc scan = scan_shared(rel, Anum_pg_shdescription_objoid, dbid,
+								   Anum_pg_shdescription_classoid);
+	HeapTuple	row;
+	char	   *result = NULL;
+
+	if (HeapTupleIsValid(row = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(row, Anum_pg_shdescription_description,
+									 RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+			result = TextDatumGetCString(d);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+/*
  * dbreset_read_db_props
  *		Read what a reset keeps of database dbid, allocating in cxt so that
  *		it outlives the transaction.  Called with the database locked.
@@ -111,20 +138,7 @@ dbreset_read_db_props(Oid dbid, MemoryContext cxt)
 	props->acl = isnull ? NULL : DatumGetAclPCopy(acl);
 	ReleaseSysCache(tup);
 
-	/* COMMENT ON DATABASE */
-	rel = table_open(SharedDescriptionRelationId, AccessShareLock);
-	scan = scan_shared(rel, Anum_pg_shdescription_objoid, dbid,
-					   Anum_pg_shdescription_classoid);
-	while (HeapTupleIsValid(row = systable_getnext(scan)))
-	{
-		Datum		d = heap_getattr(row, Anum_pg_shdescription_description,
-									 RelationGetDescr(rel), &isnull);
-
-		if (!isnull)
-			props->comment = TextDatumGetCString(d);
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
+	props->comment = dbreset_database_comment(dbid);
 
 	/* SECURITY LABEL ON DATABASE, one per provider */
 	rel = table_open(SharedSecLabelRelationId, AccessShareLock);
@@ -219,6 +233,37 @@ apply_database_row(Oid dbid, const DbresetDbProps *props)
 	}
 
 	table_close(rel, RowExclusiveLock);
+}
+
+/*
+ * dbreset_seal_database
+ *		ALLOW_CONNECTIONS false on database dbid, in the current transaction
+ *		-- for an old database about to be dropped in the background.
+ */
+void
+dbreset_seal_database(Oid dbid)
+{
+	Relation	rel = table_open(DatabaseRelationId, RowExclusiveLock);
+	HeapTuple	tup = dbreset_lock_database_tuple(dbid);
+	HeapTuple	newtup;
+	Datum		values[Natts_pg_database];
+	bool		nulls[Natts_pg_database];
+	bool		replace[Natts_pg_database];
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for database %u", dbid);
+	memset(values, 0, sizeof(values));
+	memset(nulls, false, sizeof(nulls));
+	memset(replace, false, sizeof(replace));
+	values[Anum_pg_database_datallowconn - 1] = BoolGetDatum(false);
+	replace[Anum_pg_database_datallowconn - 1] = true;
+
+	newtup = heap_modify_tuple(tup, RelationGetDescr(rel), values, nulls,
+							   replace);
+	CatalogTupleUpdate(rel, &tup->t_self, newtup);
+	dbreset_unlock_database_tuple(rel, tup);
+	table_close(rel, RowExclusiveLock);
+	CommandCounterIncrement();
 }
 
 /*

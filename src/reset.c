@@ -75,8 +75,8 @@ reset_job_run(const void *argp, StringInfo result)
 	Oid			newid;
 
 	/* held across the job's transactions, in the caller's lock group */
-	dbreset_job_hold_database_lock(args->dbid, AccessExclusiveLock);
-	dbreset_job_hold_database_lock(args->source_id, ShareLock);
+	dbreset_job_hold_database_lock(args->dbid, 0, AccessExclusiveLock);
+	dbreset_job_hold_database_lock(args->source_id, 0, ShareLock);
 
 	/* what the drop would lose, read before anything is changed */
 	jobcxt = AllocSetContextCreate(TopMemoryContext, "dbreset reset",
@@ -130,6 +130,61 @@ const DbresetJob dbreset_reset_job = {
 };
 
 /*
+ * swap_in_spare
+ *		The reset with a ready spare, in the caller's transaction (spare.c):
+ *		terminate the database's sessions as a drop would, wait for them to
+ *		leave, swap the spare in.  No worker, no copy, no DROP on the way;
+ *		the swap commits with the caller's statement.  Returns the number of
+ *		sessions terminated; *described lists them.
+ */
+static int
+swap_in_spare(const char *dbname, Oid dbid, Oid spare, int timeout_ms,
+			  char **described)
+{
+	DbresetSession *sessions;
+	int			nsessions;
+	int		   *remaining;
+	int			nremaining;
+	StringInfoData buf;
+
+	sessions = dbreset_collect_sessions(dbid, &nsessions);
+	dbreset_check_terminate_all(sessions, nsessions, true);
+	initStringInfo(&buf);
+	dbreset_describe_sessions(&buf, sessions, nsessions);
+	*described = buf.data;
+
+	dbreset_signal_sessions(sessions, nsessions);
+	nremaining = dbreset_wait_for_exit(dbid, sessions, nsessions, timeout_ms,
+									   &remaining);
+	if (nremaining > 0)
+		dbreset_report_timeout(dbname, remaining, nremaining, timeout_ms,
+							   true);
+
+	dbreset_swap_spare(dbname, dbid, spare);
+	return nsessions;
+}
+
+/*
+ * log_reset
+ *		The LOG line of a reset: who, what, from which template, whom it
+ *		terminated, and how the copy was made.
+ */
+static void
+log_reset(const char *dbname, const char *srcname, int nterminated,
+		  const char *how, const char *described)
+{
+	ereport(LOG,
+			(errmsg_plural("role \"%s\" reset database \"%s\" from template \"%s\" after terminating %d session",
+						   "role \"%s\" reset database \"%s\" from template \"%s\" after terminating %d sessions",
+						   nterminated,
+						   GetUserNameFromId(GetUserId(), false), dbname,
+						   srcname, nterminated),
+			 nterminated > 0 ?
+			 errdetail_internal("%s Terminated: %s.", how, described) :
+			 errdetail_internal("%s", how)));
+}
+
+/*
  * dbreset.reset_database(dbname name, template name,
  *						  keep_spare boolean DEFAULT false,
  *						  timeout interval DEFAULT '5s')
@@ -141,6 +196,12 @@ const DbresetJob dbreset_reset_job = {
  *		force_drop_database() needs and what CREATE DATABASE ... TEMPLATE
  *		... OWNER would need.  Not transactional: refused in a transaction
  *		block.  REVOKEd from PUBLIC.
+ *
+ *		keep_spare: swap in the spare copy of template made after the last
+ *		reset, if it is ready and still a copy of the template as it is now
+ *		(else copy, with a NOTICE saying why); then have the next spare
+ *		made in the background.  Without it, spares kept earlier for dbname
+ *		are dropped in the background.
  */
 Datum
 dbreset_reset_database(PG_FUNCTION_ARGS)
@@ -152,9 +213,12 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 	int			timeout_ms = dbreset_get_timeout_arg(fcinfo, 3);
 	Oid			dbid;
 	Oid			srcid;
+	Oid			newid;
 	int			nterminated;
 	char	   *described;
 	StringInfoData how;
+	const char *no_spare = NULL;
+	bool		sealed;
 
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -166,11 +230,6 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 	PreventCommandIfReadOnly("DROP DATABASE");
 	PreventCommandDuringRecovery("DROP DATABASE");
 	dbreset_check_not_protected(dbname);
-
-	if (keep_spare)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("keep_spare is not supported yet")));
 
 	if (strcmp(dbname, srcname) == 0)
 		ereport(ERROR,
@@ -187,8 +246,6 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 
 	srcid = dbreset_lock_source(srcname, timeout_ms);
 	dbreset_check_copy_into(srcname, srcid, dbname, dbid);
-	dbreset_wait_for_source(srcname, srcid, timeout_ms, false,
-							"Reset from a template nobody connects to, such as one made by dbreset.snapshot_database().");
 
 	memset(&args, 0, sizeof(args));
 	namestrcpy(&args.dbname, dbname);
@@ -197,6 +254,38 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 	args.source_id = srcid;
 	args.use_force = dbreset_use_force_option;
 	dbreset_copy_settings(&args);
+
+	sealed = dbreset_template_is_sealed(srcid);
+	if (keep_spare && !sealed)
+		ereport(NOTICE,
+				(errmsg("template \"%s\" allows connections, so no spare of it is kept",
+						srcname),
+				 errdetail("The database is copied from the template."),
+				 errhint("Seal the template with ALTER DATABASE %s ALLOW_CONNECTIONS false, or reset from a snapshot made by dbreset.snapshot_database().",
+						 quote_identifier(srcname))));
+	else if (keep_spare)
+	{
+		Oid			spare = dbreset_find_spare(dbid, srcid, timeout_ms,
+											   &no_spare);
+
+		if (OidIsValid(spare))
+		{
+			nterminated = swap_in_spare(dbname, dbid, spare, timeout_ms,
+										&described);
+			/* drop the old one, make the next spare: after our commit */
+			dbreset_start_spare_worker(spare, dbid, srcid, &args);
+			log_reset(dbname, srcname, nterminated,
+					  "Swapped in a spare made earlier.", described);
+			PG_RETURN_INT32(nterminated);
+		}
+		ereport(NOTICE,
+				(errmsg("no spare of template \"%s\" was used for database \"%s\": %s",
+						srcname, dbname, no_spare),
+				 errdetail("The database is copied from the template.")));
+	}
+
+	dbreset_wait_for_source(srcname, srcid, timeout_ms, false,
+							"Reset from a template nobody connects to, such as one made by dbreset.snapshot_database().");
 
 	initStringInfo(&how);
 	nterminated = dbreset_terminate_and_run(dbname, dbid, DBRESET_JOB_RESET,
@@ -207,16 +296,19 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 	/* created and committed: waiting connections may now go in */
 	UnlockSharedObject(DatabaseRelationId, srcid, 0, ShareLock);
 	UnlockSharedObject(DatabaseRelationId, dbid, 0, AccessExclusiveLock);
+	log_reset(dbname, srcname, nterminated, how.data, described);
 
-	ereport(LOG,
-			(errmsg_plural("role \"%s\" reset database \"%s\" from template \"%s\" after terminating %d session",
-						   "role \"%s\" reset database \"%s\" from template \"%s\" after terminating %d sessions",
-						   nterminated,
-						   GetUserNameFromId(GetUserId(), false), dbname,
-						   srcname, nterminated),
-			 nterminated > 0 ?
-			 errdetail_internal("%s Terminated: %s.", how.data, described) :
-			 errdetail_internal("%s", how.data)));
+	/*
+	 * Make the next spare, unless the template can never have one; or drop
+	 * what an earlier keep_spare left.  Before 15 the database has a new
+	 * OID, and spares of the old one go too.
+	 */
+	newid = get_database_oid(dbname, false);
+	if (keep_spare && sealed)
+		dbreset_start_spare_worker(newid, dbid, srcid, &args);
+	else if (dbreset_has_spares(newid) ||
+			 (newid != dbid && dbreset_has_spares(dbid)))
+		dbreset_start_spare_worker(newid, dbid, InvalidOid, &args);
 
 	PG_RETURN_INT32(nterminated);
 }

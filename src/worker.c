@@ -138,6 +138,7 @@ static DbresetJobHeader *MyJobHeader = NULL;
 typedef struct DbresetSessionLock
 {
 	Oid			dbid;
+	uint16		objsubid;
 	LOCKMODE	mode;
 } DbresetSessionLock;
 static DbresetSessionLock MySessionLocks[DBRESET_MAX_SESSION_LOCKS];
@@ -162,6 +163,8 @@ dbreset_lookup_job(DbresetJobKind kind)
 			return &dbreset_reset_job;
 		case DBRESET_JOB_COPY:
 			return &dbreset_copy_job;
+		case DBRESET_JOB_DROP_SPARES:
+			return &dbreset_drop_spares_job;
 	}
 	elog(ERROR, "unrecognized dbreset job kind: %d", (int) kind);
 	return NULL;				/* keep compiler quiet */
@@ -553,19 +556,21 @@ dbreset_job_next_transaction(void)
 
 /*
  * dbreset_job_hold_database_lock
- *		Worker side: lock a database object for the rest of the job, across
+ *		Worker side: lock a database object (or, with objsubid 1, the
+ *		spare maker's lock of spare.c) for the rest of the job, across
  *		its transactions, as movedb() does with a session lock.  Granted at
  *		once when the caller holds it (same lock group); released after the
  *		job's last commit, before the caller hears of the result, so that
  *		nothing of ours is left behind when the call returns.
  */
 void
-dbreset_job_hold_database_lock(Oid dbid, LOCKMODE mode)
+dbreset_job_hold_database_lock(Oid dbid, uint16 objsubid, LOCKMODE mode)
 {
 	if (MyNumSessionLocks >= DBRESET_MAX_SESSION_LOCKS)
 		elog(ERROR, "too many dbreset session locks");
-	LockSharedObjectForSession(DatabaseRelationId, dbid, 0, mode);
+	LockSharedObjectForSession(DatabaseRelationId, dbid, objsubid, mode);
 	MySessionLocks[MyNumSessionLocks].dbid = dbid;
+	MySessionLocks[MyNumSessionLocks].objsubid = objsubid;
 	MySessionLocks[MyNumSessionLocks].mode = mode;
 	MyNumSessionLocks++;
 }
@@ -581,7 +586,8 @@ release_session_locks(void)
 	{
 		MyNumSessionLocks--;
 		UnlockSharedObjectForSession(DatabaseRelationId,
-									 MySessionLocks[MyNumSessionLocks].dbid, 0,
+									 MySessionLocks[MyNumSessionLocks].dbid,
+									 MySessionLocks[MyNumSessionLocks].objsubid,
 									 MySessionLocks[MyNumSessionLocks].mode);
 	}
 }

@@ -1,0 +1,914 @@
+/*-------------------------------------------------------------------------
+ *
+ * spare.c
+ *	  Warm spares: a copy of the template made in the background after a
+ *	  reset, so that the next reset swaps it in instead of copying -- and
+ *	  dbreset.spares(), dbreset.drop_spares().
+ *
+ * After reset_database(..., keep_spare => true), a detached background
+ * worker (not in the caller's lock group, nobody waits for it) drops what
+ * the last swap left behind and creates
+ *
+ *	dbreset_spare_<target OID>
+ *
+ * a copy of the template with the target's owner, tablespace, encoding and
+ * locale, ALLOW_CONNECTIONS false, and a comment that records what it is a
+ * copy of: "dbreset spare of database <target OID> from template
+ * <template OID> row <xmin>", where xmin is that of the template's
+ * pg_database row when it was copied.  The next reset uses the spare only
+ * if the template still has that OID and that row (any ALTER DATABASE,
+ * GRANT, rename or owner change makes a new row version), and is sealed
+ * (ALLOW_CONNECTIONS false), so that nobody can have changed what is in
+ * it: then the spare is a complete copy of the template as it is now.
+ *
+ * The swap runs in the caller's own transaction, because renaming is
+ * transactional: with the target locked and its sessions gone, the target
+ * is renamed to dbreset_old_<new target OID> (sealed, with a comment that
+ * marks it), the spare to the target's name, and the spare is given what
+ * the target had (props.c).  It commits with the caller's statement, all
+ * or nothing; neither a copy nor a DROP (with its checkpoint) is on the
+ * caller's path.  The worker started next waits for that commit, drops the
+ * old database and makes the next spare.  A client that waited on the
+ * target's lock during the swap then gets "database does not exist": it
+ * waited on the old OID, whose name has changed.
+ *
+ * Only databases whose name and comment both say so are treated as
+ * dbreset's own; a user's database of such a name is never touched.  A
+ * spare maker holds a lock of its own (the target's database object with
+ * objsubid 1) while it works, so that a reset can wait for it rather than
+ * copy a second time, and spares() can show it.  On 15+ the maker chooses
+ * the spare's OID itself and records it in pg_dbreset/ in the data
+ * directory before creating it: if the maker dies in a crash before its
+ * commit, the files of the half-made copy are recognised and removed by
+ * the next call.
+ *
+ * IDENTIFICATION
+ *	  src/spare.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/catalog.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_database.h"
+#include "commands/comment.h"
+#include "commands/dbcommands.h"
+#include "common/relpath.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/fd.h"
+#include "storage/ipc.h"
+#include "storage/lmgr.h"
+#include "tcop/utility.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+#include "compat.h"
+#include "dbreset.h"
+
+PG_FUNCTION_INFO_V1(dbreset_spares);
+PG_FUNCTION_INFO_V1(dbreset_drop_spares);
+
+PGDLLEXPORT void dbreset_spare_worker_main(Datum main_arg);
+
+#define SPARE_PREFIX	"dbreset_spare_"
+#define OLD_PREFIX		"dbreset_old_"
+#define SPARE_MARKER	"dbreset spare of database %u from template %u row %u"
+#define OLD_MARKER		"dbreset old copy of database %u"
+
+/* where a maker records the spare it is creating (15+) */
+#define CREATING_DIR	"pg_dbreset"
+
+/* the maker's lock: the target's database object, sub-object 1 */
+#define MAKER_LOCK_SUBID 1
+
+/* What the detached worker is asked to do, in bgw_extra */
+typedef struct DbresetSpareTask
+{
+	Oid			database_id;	/* where the worker connects */
+	Oid			authenticated_user_id;
+	Oid			current_user_id;
+	int			sec_context;
+	Oid			target;			/* the database the spares are for */
+	Oid			former_target;	/* its OID before a reset, if it changed */
+	Oid			template_id;	/* InvalidOid: drop, do not make one */
+	TransactionId wait_xid;		/* the caller's transaction, if any */
+	int			file_copy_threshold;
+	bool		file_copy_clone;
+} DbresetSpareTask;
+
+StaticAssertDecl(sizeof(DbresetSpareTask) <= BGW_EXTRALEN,
+				 "DbresetSpareTask does not fit in bgw_extra");
+
+/* One of dbreset's databases, as found by list_own_databases() */
+typedef struct OwnDatabase
+{
+	Oid			oid;
+	NameData	name;
+	bool		is_spare;		/* else an old database to drop */
+	Oid			target;
+	Oid			template_id;	/* spares */
+	TransactionId template_xmin;	/* spares */
+} OwnDatabase;
+
+/*
+ * list_own_databases
+ *		dbreset's spares and old databases -- of target, or of every target
+ *		if target is InvalidOid -- recognised by name and comment.
+ */
+static List *
+list_own_databases(Oid target)
+{
+	Relation	rel = table_open(DatabaseRelationId, AccessShareLock);
+	SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, NULL, 0,
+										  NULL);
+	HeapTuple	tup;
+	List	   *result = NIL;
+
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+		OwnDatabase own;
+		char	   *comment;
+		unsigned int a,
+					b,
+					c;
+		char		tail;
+
+		memset(&own, 0, sizeof(own));
+		if (strncmp(NameStr(db->datname), SPARE_PREFIX,
+					strlen(SPARE_PREFIX)) == 0)
+			own.is_spare = true;
+		else if (strncmp(NameStr(db->datname), OLD_PREFIX,
+						 strlen(OLD_PREFIX)) != 0)
+			continue;
+
+		comment = dbreset_database_comment(db->oid);
+		if (comment == NULL)
+			continue;
+		if (own.is_spare)
+		{
+			if (sscanf(comment, SPARE_MARKER "%c", &a, &b, &c, &tail) < 3)
+				continue;
+			own.target = a;
+			own.template_id = b;
+			own.template_xmin = c;
+			if (strcmp(NameStr(db->datname),
+					   psprintf(SPARE_PREFIX "%u", own.target)) != 0)
+				continue;
+		}
+		else
+		{
+			if (sscanf(comment, OLD_MARKER "%c", &a, &tail) < 1)
+				continue;
+			own.target = a;
+		}
+		if (OidIsValid(target) && own.target != target)
+			continue;
+
+		own.oid = db->oid;
+		own.name = db->datname;
+		{
+			OwnDatabase *copy = palloc(sizeof(OwnDatabase));
+
+			memcpy(copy, &own, sizeof(own));
+			result = lappend(result, copy);
+		}
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+/*
+ * template_row_xmin
+ *		The xmin of the pg_database row of dbid, which every update of the
+ *		row (ALTER DATABASE, GRANT, RENAME, OWNER) changes; *sealed says
+ *		whether connections are allowed.  InvalidTransactionId if there is
+ *		no such database.
+ */
+static TransactionId
+template_row_xmin(Oid dbid, bool *sealed)
+{
+	HeapTuple	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(dbid));
+	TransactionId xmin;
+
+	if (!HeapTupleIsValid(tup))
+		return InvalidTransactionId;
+	xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
+	*sealed = !((Form_pg_database) GETSTRUCT(tup))->datallowconn;
+	ReleaseSysCache(tup);
+	return xmin;
+}
+
+/*
+ * dbreset_template_is_sealed
+ *		Whether nobody may connect to database dbid (ALLOW_CONNECTIONS
+ *		false): only such a template can have a spare, for only then can
+ *		nothing have changed in it unseen.
+ */
+bool
+dbreset_template_is_sealed(Oid dbid)
+{
+	bool		sealed = false;
+
+	(void) template_row_xmin(dbid, &sealed);
+	return sealed;
+}
+
+/*
+ * spare_state
+ *		Whether spare is a complete copy of its template as the template is
+ *		now, made for target as target is now: NULL if so, else why not.
+ */
+static const char *
+spare_state(const OwnDatabase *spare, Oid template_id, Oid target)
+{
+	bool		sealed = false;
+	TransactionId xmin;
+	HeapTuple	sparetup;
+	HeapTuple	targettup;
+	const char *why = NULL;
+
+	if (OidIsValid(template_id) && spare->template_id != template_id)
+		return "it is a copy of another template";
+	xmin = template_row_xmin(spare->template_id, &sealed);
+	if (!TransactionIdIsValid(xmin))
+		return "its template no longer exists";
+	if (!sealed)
+		return "its template allows connections";
+	if (xmin != spare->template_xmin)
+		return "its template has been altered since the spare was made";
+
+	sparetup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(spare->oid));
+	targettup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(target));
+	if (!HeapTupleIsValid(targettup))
+		why = "its database no longer exists";
+	else if (!HeapTupleIsValid(sparetup))
+		why = "it no longer exists";
+	else if (((Form_pg_database) GETSTRUCT(sparetup))->dattablespace !=
+			 ((Form_pg_database) GETSTRUCT(targettup))->dattablespace ||
+			 strcmp(dbreset_locale_options(sparetup),
+					dbreset_locale_options(targettup)) != 0)
+		why = "the database's tablespace, encoding or locale has changed";
+	if (HeapTupleIsValid(sparetup))
+		ReleaseSysCache(sparetup);
+	if (HeapTupleIsValid(targettup))
+		ReleaseSysCache(targettup);
+	return why;
+}
+
+/*
+ * creating_path
+ *		The file in which a maker records, before creating it, the spare it
+ *		creates: pg_dbreset/creating.<target>.<oid>.<tablespace>.
+ */
+static char *
+creating_path(Oid target, Oid oid, Oid spcid)
+{
+	return psprintf("%s/creating.%u.%u.%u", CREATING_DIR, target, oid, spcid);
+}
+
+/*
+ * remove_crashed_copies
+ *		Remove the files of spares whose maker died in a crash before it
+ *		committed: those recorded in pg_dbreset/ for target (InvalidOid:
+ *		for any) whose maker is no longer at work and whose OID no database
+ *		has.  Returns how many.  The caller holds the maker lock of target,
+ *		or -- for every target -- checks each one with a conditional lock.
+ */
+static int
+remove_crashed_copies(Oid target)
+{
+	DIR		   *dir = AllocateDir(CREATING_DIR);
+	struct dirent *de;
+	int			nremoved = 0;
+
+	if (dir == NULL)
+		return 0;				/* nothing was ever recorded */
+
+	while ((de = ReadDir(dir, CREATING_DIR)) != NULL)
+	{
+		unsigned int t,
+					oid,
+					spc;
+		char	   *path;
+		LOCKTAG		tag;
+		bool		ours = false;
+
+		if (sscanf(de->d_name, "creating.%u.%u.%u", &t, &oid, &spc) != 3)
+			continue;
+		if (OidIsValid(target) && t != target)
+			continue;
+		if (!OidIsValid(target))
+		{
+			/* someone else's maker may be at work on it right now */
+			SET_LOCKTAG_OBJECT(tag, InvalidOid, DatabaseRelationId, t,
+							   MAKER_LOCK_SUBID);
+			if (LockAcquire(&tag, ExclusiveLock, false, true) ==
+				LOCKACQUIRE_NOT_AVAIL)
+				continue;
+			ours = true;
+		}
+
+		path = creating_path(t, oid, spc);
+		if (!SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(oid)))
+		{
+			char	   *dbpath = GetDatabasePath(oid, spc);
+			struct stat st;
+
+			if (stat(dbpath, &st) == 0)
+			{
+				if (!rmtree(dbpath, true))
+					ereport(WARNING,
+							(errmsg("could not remove the files of a half-made spare in \"%s\"",
+									dbpath)));
+				else
+				{
+					ereport(LOG,
+							(errmsg("dbreset removed the files of a spare whose making was interrupted, in \"%s\"",
+									dbpath)));
+					nremoved++;
+				}
+			}
+		}
+		if (unlink(path) != 0 && errno != ENOENT)
+			ereport(WARNING,
+					(errcode_for_file_access(),
+					 errmsg("could not remove file \"%s\": %m", path)));
+		if (ours)
+			LockRelease(&tag, ExclusiveLock, false);
+	}
+	FreeDir(dir);
+	return nremoved;
+}
+
+/*
+ * drop_own_database
+ *		DROP DATABASE one of ours, in the current transaction, which the
+ *		caller then commits; it has no sessions (ALLOW_CONNECTIONS false).
+ */
+static void
+drop_own_database(const OwnDatabase *own)
+{
+	dbreset_run_drop_database(NameStr(own->name), false);
+}
+
+/*
+ * tidy
+ *		Worker side, in a transaction with a snapshot: drop every spare and
+ *		old database of target (InvalidOid: of every target) that the
+ *		current user owns, except a spare of keep_template that is ready --
+ *		each in a transaction of its own -- and remove what crashed makers
+ *		left behind.  Returns how many databases were dropped; *kept says
+ *		whether a ready spare was kept, *skipped counts those of other
+ *		owners.
+ */
+static int
+tidy(Oid target, Oid keep_template, bool *kept, int *skipped)
+{
+	List	   *own = list_own_databases(target);
+	ListCell   *lc;
+	int			ndropped = 0;
+
+	*kept = false;
+	*skipped = 0;
+	foreach(lc, own)
+	{
+		OwnDatabase *db = (OwnDatabase *) lfirst(lc);
+
+		if (db->is_spare && OidIsValid(keep_template) && !*kept &&
+			spare_state(db, keep_template, db->target) == NULL)
+		{
+			*kept = true;
+			continue;
+		}
+		if (!dbreset_database_ownercheck(db->oid, GetUserId()))
+		{
+			(*skipped)++;
+			continue;
+		}
+		drop_own_database(db);
+		dbreset_job_next_transaction();
+		ndropped++;
+	}
+	/* files need no owner: the superuser, or the target's owner */
+	if (superuser() ||
+		(OidIsValid(target) && dbreset_database_ownercheck(target, GetUserId())))
+		ndropped += remove_crashed_copies(target);
+	return ndropped;
+}
+
+/*
+ * make_spare
+ *		Worker side, in a transaction: create the spare of target from
+ *		template_id, unless the template is not sealed or the target is
+ *		gone.  On 15+ its OID is chosen and recorded first (see the file
+ *		header).  The marker comment is written in the same transaction.
+ */
+static void
+make_spare(const DbresetSpareTask *task)
+{
+	DbresetCopyArgs args;
+	DbresetDbProps *props;
+	HeapTuple	tup;
+	bool		sealed = false;
+	TransactionId xmin;
+	char	   *sql;
+	StringInfoData how;
+	Oid			oid = InvalidOid;
+	char	   *record = NULL;
+	char	   *tplname;
+
+	/* the copy must match the row we record: hold the template still */
+	LockSharedObject(DatabaseRelationId, task->template_id, 0, ShareLock);
+	xmin = template_row_xmin(task->template_id, &sealed);
+	if (!TransactionIdIsValid(xmin) || !sealed)
+		return;
+	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(task->target));
+	if (!HeapTupleIsValid(tup))
+		return;
+	ReleaseSysCache(tup);
+	tplname = get_database_name(task->template_id);
+
+	props = dbreset_read_db_props(task->target, CurrentMemoryContext);
+	memset(&args, 0, sizeof(args));
+	snprintf(NameStr(args.dbname), NAMEDATALEN, SPARE_PREFIX "%u",
+			 task->target);
+	namestrcpy(&args.source, tplname);
+	args.source_id = task->template_id;
+	args.file_copy_threshold = task->file_copy_threshold;
+	args.file_copy_clone = task->file_copy_clone;
+
+#ifdef DBRESET_HAVE_CREATEDB_OID
+	{
+		Relation	rel = table_open(DatabaseRelationId, RowExclusiveLock);
+		struct stat st;
+		int			fd;
+
+		do
+		{
+			oid = GetNewOidWithIndex(rel, DatabaseOidIndexId,
+									 Anum_pg_database_oid);
+		} while (stat(GetDatabasePath(oid, props->tablespace), &st) == 0);
+		table_close(rel, RowExclusiveLock);
+
+		(void) MakePGDirectory(CREATING_DIR);
+		record = creating_path(task->target, oid, props->tablespace);
+		fd = OpenTransientFile(record, O_CREAT | O_WRONLY | PG_BINARY);
+		if (fd < 0)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not create file \"%s\": %m", record)));
+		if (pg_fsync(fd) != 0)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not fsync file \"%s\": %m", record)));
+		CloseTransientFile(fd);
+		fsync_fname(CREATING_DIR, true);
+	}
+#endif
+
+	/* the spare: the target's owner, tablespace and locale; sealed */
+	initStringInfo(&how);
+	props->allowconn = false;
+	sql = dbreset_create_statement(&args, props, oid, &how);
+	dbreset_run_utility(sql);
+	dbreset_run_utility(psprintf("COMMENT ON DATABASE %s IS %s",
+								 quote_identifier(NameStr(args.dbname)),
+								 quote_literal_cstr(psprintf(SPARE_MARKER ", made %s",
+															 task->target,
+															 task->template_id,
+															 xmin,
+															 timestamptz_to_str(GetCurrentTimestamp())))));
+	dbreset_job_next_transaction();
+	if (record && unlink(record) != 0)
+		ereport(WARNING,
+				(errcode_for_file_access(),
+				 errmsg("could not remove file \"%s\": %m", record)));
+	ereport(LOG,
+			(errmsg("dbreset made spare \"%s\" of database \"%s\" from template \"%s\"",
+					NameStr(args.dbname), get_database_name(task->target),
+					tplname),
+			 errdetail_internal("%s", how.data)));
+}
+
+/*
+ * dbreset_spare_worker_main
+ *		Entry point of the detached worker started after a reset: wait for
+ *		the caller's transaction to end (a swap commits with it), then, as
+ *		the caller and holding the target's maker lock, drop what is left
+ *		of earlier spares and swaps and make the next spare.  Nobody waits
+ *		for it: errors go to the server log only, and a database it could
+ *		not drop is found again by the next call.
+ */
+void
+dbreset_spare_worker_main(Datum main_arg)
+{
+	DbresetSpareTask task;
+	bool		kept;
+	int			skipped;
+
+	memcpy(&task, MyBgworkerEntry->bgw_extra, sizeof(task));
+	(void) main_arg;
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(task.database_id,
+											  task.authenticated_user_id,
+											  DBRESET_BGWORKER_FLAGS);
+	SetConfigOption("default_transaction_read_only", "off",
+					PGC_SUSET, PGC_S_OVERRIDE);
+	dbreset_disable_transaction_timeout();
+	SetUserIdAndSecContext(task.current_user_id, task.sec_context);
+
+	pgstat_report_activity(STATE_RUNNING, "dbreset: keep a spare");
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+
+	/* the swap, if there was one, commits with the caller's statement */
+	if (TransactionIdIsValid(task.wait_xid))
+	{
+		XactLockTableWait(task.wait_xid, NULL, NULL, XLTW_None);
+		dbreset_job_next_transaction();
+	}
+
+	/* one maker per target; resets wait for it rather than copy twice */
+	LockSharedObjectForSession(DatabaseRelationId, task.target,
+							   MAKER_LOCK_SUBID, ExclusiveLock);
+
+	if (OidIsValid(task.former_target) && task.former_target != task.target)
+		(void) tidy(task.former_target, InvalidOid, &kept, &skipped);
+	(void) tidy(task.target, task.template_id, &kept, &skipped);
+	if (OidIsValid(task.template_id) && !kept)
+		make_spare(&task);
+
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	UnlockSharedObjectForSession(DatabaseRelationId, task.target,
+								 MAKER_LOCK_SUBID, ExclusiveLock);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	proc_exit(0);
+}
+
+/*
+ * dbreset_start_spare_worker
+ *		Caller side: start the detached worker that tidies target's spares
+ *		and, if template_id is valid, makes the next one -- once the
+ *		caller's transaction has ended.  No free slot only costs the spare:
+ *		a WARNING, and the next reset copies.
+ */
+void
+dbreset_start_spare_worker(Oid target, Oid former_target, Oid template_id,
+						   const DbresetCopyArgs *settings)
+{
+	BackgroundWorker worker;
+	DbresetSpareTask task;
+
+	memset(&task, 0, sizeof(task));
+	task.database_id = MyDatabaseId;
+	task.authenticated_user_id = GetAuthenticatedUserId();
+	GetUserIdAndSecContext(&task.current_user_id, &task.sec_context);
+	task.target = target;
+	task.former_target = former_target;
+	task.template_id = template_id;
+	task.wait_xid = GetTopTransactionIdIfAny();
+	task.file_copy_threshold = settings->file_copy_threshold;
+	task.file_copy_clone = settings->file_copy_clone;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
+		BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_ConsistentState;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "dbreset");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "dbreset_spare_worker_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "dbreset spare worker for database %u",
+			 target);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "dbreset spare worker");
+	memcpy(worker.bgw_extra, &task, sizeof(task));
+	worker.bgw_notify_pid = 0;
+
+	if (!RegisterDynamicBackgroundWorker(&worker, NULL))
+		ereport(WARNING,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("could not register background process to keep a spare"),
+				 errhint("You may need to increase \"max_worker_processes\".")));
+}
+
+/*
+ * dbreset_has_spares
+ *		Whether target has spares or old databases of dbreset's, or a maker
+ *		at work: what a reset with keep_spare => false has to drop.
+ */
+bool
+dbreset_has_spares(Oid target)
+{
+	LOCKTAG		tag;
+
+	if (list_own_databases(target) != NIL)
+		return true;
+	SET_LOCKTAG_OBJECT(tag, InvalidOid, DatabaseRelationId, target,
+					   MAKER_LOCK_SUBID);
+	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+		return true;
+	LockRelease(&tag, ExclusiveLock, false);
+	return false;
+}
+
+/*
+ * dbreset_find_spare
+ *		Caller side, with target locked: wait up to timeout_ms for a maker
+ *		at work on target, then return the OID of a spare of target that is
+ *		a complete copy of template_id as it is now, or InvalidOid and why
+ *		not in *why.  The maker lock is kept until the end of the
+ *		transaction, so that no maker starts during the swap.
+ */
+Oid
+dbreset_find_spare(Oid target, Oid template_id, int timeout_ms,
+				   const char **why)
+{
+	int			save_nestlevel = NewGUCNestLevel();
+	MemoryContext oldcontext = CurrentMemoryContext;
+	List	   *own;
+	ListCell   *lc;
+
+	*why = NULL;
+	(void) set_config_option("lock_timeout", psprintf("%d", timeout_ms),
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	PG_TRY();
+	{
+		LockSharedObject(DatabaseRelationId, target, MAKER_LOCK_SUBID,
+						 ExclusiveLock);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+			PG_RE_THROW();
+		FlushErrorState();
+		LockErrorCleanup();
+		*why = "the spare was still being made";
+	}
+	PG_END_TRY();
+	AtEOXact_GUC(true, save_nestlevel);
+	if (*why)
+		return InvalidOid;
+
+	own = list_own_databases(target);
+	*why = "there was none";
+	foreach(lc, own)
+	{
+		OwnDatabase *db = (OwnDatabase *) lfirst(lc);
+		const char *state;
+
+		if (!db->is_spare)
+			continue;
+		state = spare_state(db, template_id, target);
+		if (state == NULL)
+		{
+			*why = NULL;
+			return db->oid;
+		}
+		*why = state;
+	}
+	return InvalidOid;
+}
+
+/*
+ * dbreset_swap_spare
+ *		Caller side, in the caller's transaction, with target locked and
+ *		its sessions gone: rename target out of the way (sealed, marked for
+ *		the drop) and spare into its place, and give the spare everything
+ *		the target had.  Commits with the caller's statement.
+ */
+void
+dbreset_swap_spare(const char *dbname, Oid target, Oid spare)
+{
+	DbresetDbProps *props = dbreset_read_db_props(target,
+												  CurrentMemoryContext);
+	char	   *spare_name = get_database_name(spare);
+	char	   *old_name = psprintf(OLD_PREFIX "%u", spare);
+	HeapTuple	tup;
+	Oid			spare_owner;
+
+	dbreset_run_utility(psprintf("ALTER DATABASE %s RENAME TO %s",
+								 quote_identifier(dbname),
+								 quote_identifier(old_name)));
+	dbreset_run_utility(psprintf("ALTER DATABASE %s RENAME TO %s",
+								 quote_identifier(spare_name),
+								 quote_identifier(dbname)));
+	if (get_database_oid(dbname, false) != spare)
+		elog(ERROR, "database \"%s\" was not swapped", dbname);
+
+	/* the old one: nobody may connect before it is dropped */
+	dbreset_seal_database(target);
+	CreateSharedComments(target, DatabaseRelationId,
+						 psprintf(OLD_MARKER ", replaced %s", spare,
+								  timestamptz_to_str(GetCurrentTimestamp())));
+
+	/* the new one: what the target had */
+	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(spare));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for database %u", spare);
+	spare_owner = ((Form_pg_database) GETSTRUCT(tup))->datdba;
+	ReleaseSysCache(tup);
+	if (spare_owner != props->owner)
+		dbreset_run_utility(psprintf("ALTER DATABASE %s OWNER TO %s",
+									 quote_identifier(dbname),
+									 quote_identifier(GetUserNameFromId(props->owner, false))));
+	/* the spare's marker goes: replaced by the comment, if there is one */
+	if (props->comment == NULL)
+		CreateSharedComments(spare, DatabaseRelationId, NULL);
+	CommandCounterIncrement();
+	dbreset_apply_db_props(spare, props);
+}
+
+/*
+ * dbreset.spares() RETURNS TABLE (spare name, dbname name, template name,
+ *								   state text)
+ *		dbreset's spares and old databases, and the makers at work: state
+ *		'ready' (the next reset swaps it in), 'stale' (it no longer matches
+ *		its template or database; dropped by the next call), 'orphaned'
+ *		(its database is gone), 'creating' (a maker is at work), 'dropping'
+ *		(an old database the last swap left, dropped in the background),
+ *		'crashed' (files of a spare whose making was interrupted).  Open to
+ *		everyone, like pg_database.
+ */
+Datum
+dbreset_spares(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	List	   *own;
+	ListCell   *lc;
+	DIR		   *dir;
+	struct dirent *de;
+
+	dbreset_init_materialized_srf(fcinfo);
+	own = list_own_databases(InvalidOid);
+	foreach(lc, own)
+	{
+		OwnDatabase *db = (OwnDatabase *) lfirst(lc);
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+		char	   *target = get_database_name(db->target);
+		char	   *tpl = db->is_spare ? get_database_name(db->template_id) : NULL;
+		const char *state;
+
+		if (!db->is_spare)
+			state = "dropping";
+		else if (target == NULL)
+			state = "orphaned";
+		else
+			state = spare_state(db, InvalidOid, db->target) ? "stale" : "ready";
+
+		values[0] = NameGetDatum(&db->name);
+		if (target)
+			values[1] = DirectFunctionCall1(namein, CStringGetDatum(target));
+		else
+			nulls[1] = true;
+		if (tpl)
+			values[2] = DirectFunctionCall1(namein, CStringGetDatum(tpl));
+		else
+			nulls[2] = true;
+		values[3] = CStringGetTextDatum(state);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+
+	/* makers at work, and what crashed ones left */
+	dir = AllocateDir(CREATING_DIR);
+	while (dir && (de = ReadDir(dir, CREATING_DIR)) != NULL)
+	{
+		unsigned int t,
+					oid,
+					spc;
+		LOCKTAG		tag;
+		Datum		values[4];
+		bool		nulls[4] = {false, false, true, false};
+		char	   *target;
+		const char *state = "creating";
+
+		if (sscanf(de->d_name, "creating.%u.%u.%u", &t, &oid, &spc) != 3)
+			continue;
+		if (SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(oid)))
+			continue;			/* committed: listed above */
+		SET_LOCKTAG_OBJECT(tag, InvalidOid, DatabaseRelationId, t,
+						   MAKER_LOCK_SUBID);
+		if (LockAcquire(&tag, ShareLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
+		{
+			LockRelease(&tag, ShareLock, false);
+			state = "crashed";
+		}
+		target = get_database_name(t);
+		values[0] = DirectFunctionCall1(namein,
+										CStringGetDatum(psprintf(SPARE_PREFIX "%u", t)));
+		if (target)
+			values[1] = DirectFunctionCall1(namein, CStringGetDatum(target));
+		else
+			nulls[1] = true;
+		values[3] = CStringGetTextDatum(state);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	if (dir)
+		FreeDir(dir);
+	return (Datum) 0;
+}
+
+/* Arguments of the drop-spares job */
+typedef struct DbresetDropSparesArgs
+{
+	Oid			target;			/* InvalidOid: of every database */
+} DbresetDropSparesArgs;
+
+/*
+ * drop_spares_job_run
+ *		The drop_spares() job, in the worker: tidy, keeping nothing; the
+ *		result is the number dropped and the number skipped.
+ */
+static void
+drop_spares_job_run(const void *argp, StringInfo result)
+{
+	const DbresetDropSparesArgs *args = (const DbresetDropSparesArgs *) argp;
+	bool		kept;
+	int			skipped;
+	int			ndropped;
+
+	if (OidIsValid(args->target))
+		dbreset_job_hold_database_lock(args->target, MAKER_LOCK_SUBID,
+									   ExclusiveLock);
+	ndropped = tidy(args->target, InvalidOid, &kept, &skipped);
+	appendStringInfo(result, "%d %d", ndropped, skipped);
+}
+
+const DbresetJob dbreset_drop_spares_job = {
+	.name = "dbreset: drop spares",
+	.run = drop_spares_job_run,
+};
+
+/*
+ * dbreset.drop_spares(dbname name DEFAULT NULL) RETURNS integer
+ *		Drop dbreset's spares and old databases of dbname (NULL: of every
+ *		database) that the caller owns, and remove what crashed makers left;
+ *		returns how many were dropped.  Each one is dropped in a transaction
+ *		of its own, in a background worker.  REVOKEd from PUBLIC.
+ */
+Datum
+dbreset_drop_spares(PG_FUNCTION_ARGS)
+{
+	DbresetDropSparesArgs args;
+	DbresetJobHandle *job;
+	StringInfoData result;
+	int			ndropped = 0;
+	int			nskipped = 0;
+
+	dbreset_prevent_in_transaction_block("dbreset.drop_spares()");
+	PreventCommandIfReadOnly("DROP DATABASE");
+	PreventCommandDuringRecovery("DROP DATABASE");
+
+	memset(&args, 0, sizeof(args));
+	if (!PG_ARGISNULL(0))
+	{
+		char	   *dbname = NameStr(*PG_GETARG_NAME(0));
+
+		args.target = get_database_oid(dbname, false);
+	}
+
+	initStringInfo(&result);
+	job = dbreset_job_start(DBRESET_JOB_DROP_SPARES, &args, sizeof(args),
+							"the drop of spares");
+	PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
+	{
+		dbreset_job_release(job);
+		dbreset_job_finish(job, &result);
+	}
+	PG_END_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
+
+	if (sscanf(result.data, "%d %d", &ndropped, &nskipped) != 2)
+		elog(ERROR, "unexpected result of the drop-spares job: \"%s\"",
+			 result.data);
+	if (nskipped > 0)
+		ereport(NOTICE,
+				(errmsg_plural("%d spare or old database of another owner was left alone",
+							   "%d spares or old databases of other owners were left alone",
+							   nskipped, nskipped)));
+	PG_RETURN_INT32(ndropped);
+}
