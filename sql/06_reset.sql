@@ -259,6 +259,24 @@ SELECT dbreset.clone_database('dbr_app_snap', 'dbr_x');
 \echo :SQLSTATE
 RESET ROLE;
 
+-- keep_spare: only a sealed template can have a spare (t/010_spare.pl
+-- has the spares themselves)
+SELECT dbreset.reset_database('dbr_app', 'template1', keep_spare => true);
+SELECT * FROM props_diff((SELECT props FROM saved WHERE label = 'before'),
+                         db_props('dbr_app'));
+SELECT * FROM dbreset.spares();
+SELECT dbreset.drop_spares();
+SELECT dbreset.drop_spares('dbr_no_such_db');
+\echo :SQLSTATE
+BEGIN;
+SELECT dbreset.drop_spares('dbr_app');
+\echo :SQLSTATE
+ROLLBACK;
+SET ROLE dbr_app_grantor;
+SELECT dbreset.drop_spares('dbr_app');
+\echo :SQLSTATE
+RESET ROLE;
+
 -- clean up
 ALTER DATABASE dbr_app_snap IS_TEMPLATE false;
 DROP DATABASE dbr_app_snap;
