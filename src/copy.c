@@ -20,7 +20,9 @@
  * every block through the WAL, which wins for small databases; FILE_COPY
  * copies files and costs two checkpoints, which wins above
  * dbreset.file_copy_threshold -- and always when file_copy_method is
- * clone (18+), where the files are cloned by the filesystem.
+ * clone (18+), where the files are cloned by the filesystem, and when a
+ * reset re-creates a database under its old OID with wal_level = minimal
+ * (see choose_strategy).
  *
  * IDENTIFICATION
  *	  src/copy.c
@@ -33,6 +35,7 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_database.h"
 #include "catalog/pg_tablespace.h"
 #include "commands/dbcommands.h"
@@ -302,7 +305,8 @@ dbreset_copy_settings(DbresetCopyArgs *args)
  *		the worker's CREATE DATABASE clones too.
  */
 static const char *
-choose_strategy(const DbresetCopyArgs *args, Oid spcid, StringInfo how)
+choose_strategy(const DbresetCopyArgs *args, Oid spcid, bool reuses_oid,
+				StringInfo how)
 {
 	int64		size = database_size(args->source_id, spcid);
 	const char *strategy = NULL;
@@ -312,6 +316,19 @@ choose_strategy(const DbresetCopyArgs *args, Oid spcid, StringInfo how)
 	{
 		dbreset_set_file_copy_clone();
 		strategy = "FILE_COPY";
+	}
+	else if (reuses_oid && !XLogIsNeeded())
+	{
+		/*
+		 * With wal_level = minimal, WAL_LOG writes no WAL for the blocks it
+		 * copies; a crash before the next checkpoint would replay the DROP
+		 * of the old database -- the same OID, the same directory -- over
+		 * the new one's files and leave empty tables.  FILE_COPY ends with
+		 * a checkpoint, after which nothing before it is replayed.
+		 */
+		strategy = "FILE_COPY";
+		appendStringInfo(how, "Copied with strategy FILE_COPY (wal_level = minimal and the database keeps its OID).");
+		return strategy;
 	}
 	else if (size >= (int64) args->file_copy_threshold * 1024)
 		strategy = "FILE_COPY";
@@ -323,6 +340,7 @@ choose_strategy(const DbresetCopyArgs *args, Oid spcid, StringInfo how)
 					 args->file_copy_clone ?
 					 ", file_copy_method = clone" : "");
 #else
+	(void) reuses_oid;
 	appendStringInfo(how, "Copied file by file (source %s).",
 					 text_to_cstring(DatumGetTextPP(DirectFunctionCall1(pg_size_pretty,
 																		Int64GetDatum(size)))));
@@ -384,6 +402,7 @@ dbreset_create_statement(const DbresetCopyArgs *args,
 
 	strategy = choose_strategy(args,
 							   props ? props->tablespace : src->dattablespace,
+							   props && OidIsValid(oid) && oid == props->oid,
 							   how);
 	if (strategy)
 		appendStringInfo(&sql, " STRATEGY %s", strategy);
