@@ -37,29 +37,20 @@
  * The report is a markdown table on stdout; progress goes to stderr.  Exit
  * status is 0 unless something failed: missed targets are only reported.
  *
- * bench/run wraps this with a throwaway cluster.
+ * bench/run wraps this with a throwaway cluster.  The helpers it shares
+ * with resetbench are in benchlib.c.
  *
  *-------------------------------------------------------------------------
  */
-#define _POSIX_C_SOURCE 200809L
-
-#include <errno.h>
-#include <poll.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "libpq-fe.h"
+#include "benchlib.h"
 
 #define BENCH_DB			"benchdb"
-#define ADMIN_DB			"postgres"
-#define SESSION_APPNAME		"dropbench session"
-#define ACTIVE_QUERY		"SELECT pg_sleep(600)"
-#define SETUP_TIMEOUT_MS	30000.0
 #define MAX_SCENARIO_NS		8
 
 typedef enum Contender
@@ -85,152 +76,22 @@ typedef struct Scenario
 	double		median[NUM_CONTENDERS]; /* ms; < 0 if contender not run */
 } Scenario;
 
-static const char *conninfo = NULL; /* from argv; NULL means env only */
-static PGconn *admin = NULL;	/* connection to ADMIN_DB */
-static int	server_version = 0;
-static bool verbose = false;
-
-/* Session connections of the sample in progress, for cleanup on error. */
-static PGconn **sessions = NULL;
-static int	nsessions_open = 0;
 static bool benchdb_ours = false;	/* we created benchdb and may drop it */
 
-static void die(const char *fmt,...)
-			__attribute__((format(printf, 1, 2), noreturn));
-
-
 /*
- * Report an error on stderr and exit with status 1.
- *
- * Before exiting, try to leave the server as we found it: close the
- * sessions of the sample in progress and drop benchdb if we created it.
+ * die_hook: leave the server as we found it, dropping benchdb if we
+ * created it (die() has closed the sessions of the sample in progress).
  */
 static void
-die(const char *fmt,...)
+drop_benchdb_on_error(void)
 {
-	va_list		ap;
-	int			i;
-
-	fprintf(stderr, "dropbench: error: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-
-	for (i = 0; i < nsessions_open; i++)
-		PQfinish(sessions[i]);
-	nsessions_open = 0;
-
-	/* the admin connection may itself be what failed: reconnect if so */
-	if (admin != NULL && benchdb_ours && PQstatus(admin) != CONNECTION_OK)
-		PQreset(admin);
-	if (admin != NULL && benchdb_ours && PQstatus(admin) == CONNECTION_OK)
-	{
-		PGresult   *res;
-
-		/* Don't let a half-finished query on admin get in the way. */
-		while ((res = PQgetResult(admin)) != NULL)
-			PQclear(res);
-		PQclear(PQexec(admin,
-					   "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-					   " WHERE datname = '" BENCH_DB "'"
-					   " AND pid <> pg_backend_pid()"));
-		PQclear(PQexec(admin, "DROP DATABASE IF EXISTS " BENCH_DB));
-	}
-	if (admin != NULL)
-		PQfinish(admin);
-	exit(1);
-}
-
-/*
- * Current CLOCK_MONOTONIC time in milliseconds.
- */
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		die("clock_gettime failed: %s", strerror(errno));
-	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1000000.0;
-}
-
-/*
- * Sleep for the given number of milliseconds.
- */
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts;
-
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-/*
- * Fill keywords/values (arrays of at least 4) with the parameters for a
- * connection to database dbname on the user's server: the user's conninfo
- * (if any) expanded first, then dbname and application_name overriding it.
- */
-static void
-conn_params(const char *dbname, const char *appname,
-			const char **keywords, const char **values)
-{
-	int			n = 0;
-
-	if (conninfo != NULL && conninfo[0] != '\0')
-	{
-		keywords[n] = "dbname";
-		values[n++] = conninfo;
-	}
-	keywords[n] = "dbname";
-	values[n++] = dbname;
-	keywords[n] = "application_name";
-	values[n++] = appname;
-	keywords[n] = NULL;
-	values[n] = NULL;
-}
-
-/*
- * Run one statement on conn and return its result, dying unless the
- * result status is the expected one.  The caller must PQclear() it.
- */
-static PGresult *
-run_sql(PGconn *conn, const char *sql, ExecStatusType expected)
-{
-	PGresult   *res = PQexec(conn, sql);
-
-	if (PQresultStatus(res) != expected)
-		die("\"%s\" failed: %s", sql,
-			res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
-	return res;
-}
-
-/*
- * Run a command that returns no rows, dying on error.
- */
-static void
-run_command(PGconn *conn, const char *sql)
-{
-	PQclear(run_sql(conn, sql, PGRES_COMMAND_OK));
-}
-
-/*
- * Run a query returning one row and one column and return it as a long.
- */
-static long
-query_long(PGconn *conn, const char *sql)
-{
-	PGresult   *res = run_sql(conn, sql, PGRES_TUPLES_OK);
-	long		val;
-
-	if (PQntuples(res) != 1 || PQnfields(res) != 1 || PQgetisnull(res, 0, 0))
-		die("\"%s\" did not return a single value", sql);
-	val = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return val;
+	if (!benchdb_ours || !admin_usable())
+		return;
+	PQclear(PQexec(admin,
+				   "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+				   " WHERE datname = '" BENCH_DB "'"
+				   " AND pid <> pg_backend_pid()"));
+	PQclear(PQexec(admin, "DROP DATABASE IF EXISTS " BENCH_DB));
 }
 
 /*
@@ -240,34 +101,19 @@ query_long(PGconn *conn, const char *sql)
 static void
 connect_admin(bool want[NUM_CONTENDERS], int max_n, bool drop_existing)
 {
-	const char *keywords[4];
-	const char *values[4];
-	long		reserved;
-
-	conn_params(ADMIN_DB, "dropbench", keywords, values);
-	admin = PQconnectdbParams(keywords, values, 1);
-	if (admin == NULL || PQstatus(admin) != CONNECTION_OK)
-		die("could not connect to the server: %s",
-			admin ? PQerrorMessage(admin) : "out of memory");
-	server_version = PQserverVersion(admin);
+	connect_admin_db();
 
 	if (want[C_FORCE] && server_version < 130000)
 		die("contender \"force\" needs PostgreSQL 13 or later;"
 			" skip it with -c");
 	if (want[C_DBRESET] &&
-		query_long(admin, "SELECT count(*) WHERE to_regprocedure("
-				   "'dbreset.force_drop_database(name, boolean, interval)')"
-				   " IS NOT NULL") == 0)
+		!function_exists("dbreset.force_drop_database(name, boolean,"
+						 " interval)"))
 		die("function dbreset.force_drop_database(name, boolean, interval)"
 			" not found in database \"" ADMIN_DB "\": CREATE EXTENSION dbreset,"
 			" or skip the contender with -c");
 	/* room for the sessions, admin, autovacuum and some slack */
-	reserved = query_long(admin, "SELECT current_setting("
-						  "'superuser_reserved_connections')::int");
-	if (query_long(admin, "SELECT current_setting('max_connections')::int")
-		< max_n + 10 + reserved)
-		die("server max_connections too low for %d sessions: need at least %ld",
-			max_n, max_n + 10 + reserved);
+	check_max_connections(max_n);
 
 	if (query_long(admin, "SELECT count(*) FROM pg_database"
 				   " WHERE datname = '" BENCH_DB "'") != 0)
@@ -310,148 +156,6 @@ check_dropped(Contender c)
 		die("database " BENCH_DB " still exists after contender \"%s\""
 			" returned", contender_names[c]);
 	benchdb_ours = false;
-}
-
-/*
- * Open n connections to benchdb in parallel, using the non-blocking
- * PQconnectStartParams()/PQconnectPoll() interface so that the backends
- * start up concurrently; leaves them in the global sessions array.
- */
-static void
-open_sessions(int n)
-{
-	const char *keywords[4];
-	const char *values[4];
-	PostgresPollingStatusType *state;
-	struct pollfd *fds;
-	int		   *fdconn;
-	int			pending = n;
-	double		deadline = now_ms() + SETUP_TIMEOUT_MS;
-	int			i;
-
-	state = malloc(sizeof(*state) * (n + 1));
-	fds = malloc(sizeof(*fds) * (n + 1));
-	fdconn = malloc(sizeof(*fdconn) * (n + 1));
-	if (state == NULL || fds == NULL || fdconn == NULL)
-		die("out of memory");
-
-	conn_params(BENCH_DB, SESSION_APPNAME, keywords, values);
-	for (i = 0; i < n; i++)
-	{
-		sessions[i] = PQconnectStartParams(keywords, values, 1);
-		if (sessions[i] == NULL)
-			die("out of memory");
-		nsessions_open = i + 1;
-		if (PQstatus(sessions[i]) == CONNECTION_BAD)
-			die("could not start connection to " BENCH_DB ": %s",
-				PQerrorMessage(sessions[i]));
-		/* Per the libpq docs, start by waiting for the socket to be writable */
-		state[i] = PGRES_POLLING_WRITING;
-	}
-
-	while (pending > 0)
-	{
-		int			nfds = 0;
-		int			rc;
-
-		for (i = 0; i < n; i++)
-		{
-			if (state[i] == PGRES_POLLING_OK)
-				continue;
-			/* the socket may change during connection setup: refetch it */
-			fds[nfds].fd = PQsocket(sessions[i]);
-			fds[nfds].events =
-				state[i] == PGRES_POLLING_READING ? POLLIN : POLLOUT;
-			fds[nfds].revents = 0;
-			fdconn[nfds++] = i;
-		}
-
-		rc = poll(fds, nfds, 100);
-		if (rc < 0 && errno != EINTR)
-			die("poll failed: %s", strerror(errno));
-
-		for (i = 0; rc > 0 && i < nfds; i++)
-		{
-			int			c = fdconn[i];
-
-			if (fds[i].revents == 0)
-				continue;
-			state[c] = PQconnectPoll(sessions[c]);
-			if (state[c] == PGRES_POLLING_FAILED)
-				die("could not connect to " BENCH_DB ": %s",
-					PQerrorMessage(sessions[c]));
-			if (state[c] == PGRES_POLLING_OK)
-				pending--;
-		}
-
-		if (pending > 0 && now_ms() > deadline)
-			die("timed out connecting %d sessions to " BENCH_DB
-				" (%d still pending)", n, pending);
-	}
-
-	free(state);
-	free(fds);
-	free(fdconn);
-}
-
-/*
- * Send ACTIVE_QUERY on every open session without waiting for it.
- */
-static void
-start_active_queries(void)
-{
-	int			i;
-
-	for (i = 0; i < nsessions_open; i++)
-	{
-		if (!PQsendQuery(sessions[i], ACTIVE_QUERY))
-			die("could not send query on session %d: %s", i,
-				PQerrorMessage(sessions[i]));
-		/* blocking connection: PQsendQuery has flushed the query */
-	}
-}
-
-/*
- * Wait until pg_stat_activity shows all n sessions on benchdb in the
- * expected state, so that the drop really has n sessions to get rid of.
- */
-static void
-wait_sessions_visible(int n, bool active)
-{
-	const char *sql = active ?
-		"SELECT count(*) FROM pg_stat_activity"
-		" WHERE datname = '" BENCH_DB "'"
-		" AND application_name = '" SESSION_APPNAME "'"
-		" AND state = 'active' AND query = '" ACTIVE_QUERY "'" :
-		"SELECT count(*) FROM pg_stat_activity"
-		" WHERE datname = '" BENCH_DB "'"
-		" AND application_name = '" SESSION_APPNAME "'"
-		" AND state = 'idle'";
-	double		deadline = now_ms() + SETUP_TIMEOUT_MS;
-	long		seen;
-
-	while ((seen = query_long(admin, sql)) != n)
-	{
-		if (now_ms() > deadline)
-			die("timed out waiting for %d %s sessions on " BENCH_DB
-				" (pg_stat_activity shows %ld)",
-				n, active ? "active" : "idle", seen);
-		sleep_ms(1);
-	}
-}
-
-/*
- * Close the sessions of a sample.  They have been terminated by the drop,
- * so any error here is expected and ignored.
- */
-static void
-close_sessions(void)
-{
-	int			i;
-
-	for (i = 0; i < nsessions_open; i++)
-		PQfinish(sessions[i]);
-	nsessions_open = 0;
 }
 
 /*
@@ -536,35 +240,13 @@ run_sample(const Scenario *sc, Contender c)
 	double		ms;
 
 	create_benchdb();
-	open_sessions(sc->nsessions);
+	open_sessions(BENCH_DB, sc->nsessions);
 	if (sc->active)
 		start_active_queries();
-	wait_sessions_visible(sc->nsessions, sc->active);
+	wait_sessions_visible(BENCH_DB, sc->nsessions, sc->active);
 	ms = timed_drop(c, sc->nsessions);
 	close_sessions();
 	return ms;
-}
-
-/*
- * qsort comparator for doubles.
- */
-static int
-cmp_double(const void *a, const void *b)
-{
-	double		x = *(const double *) a;
-	double		y = *(const double *) b;
-
-	return (x > y) - (x < y);
-}
-
-/*
- * Median of n values (sorts them in place).
- */
-static double
-median(double *v, int n)
-{
-	qsort(v, n, sizeof(double), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
 
 /*
@@ -633,45 +315,6 @@ run_scenario(Scenario *sc, const bool want[NUM_CONTENDERS])
 	fprintf(stderr, "dropbench: N=%d %s: %d rounds in %.1f s\n",
 			sc->nsessions, flavour(sc), sc->nsamples,
 			(now_ms() - start) / 1000.0);
-}
-
-/*
- * Print a median (ms) or ratio cell of the table; "-" if not measured.
- */
-static void
-print_cell(double v, const char *fmt)
-{
-	if (v < 0)
-		printf(" - |");
-	else
-	{
-		putchar(' ');
-		printf(fmt, v);
-		printf(" |");
-	}
-}
-
-/*
- * Ratio a/b of two medians, or -1 if either was not measured.
- */
-static double
-ratio(double a, double b)
-{
-	return (a < 0 || b <= 0) ? -1 : a / b;
-}
-
-/*
- * Print one informative target check line.
- */
-static void
-print_target(const char *label, const char *what, double r, double target)
-{
-	if (r < 0)
-		printf("- %s: %s = n/a (target <= %g; not measured)\n",
-			   label, what, target);
-	else
-		printf("- %s: %s = %.2f (target <= %g) %s\n",
-			   label, what, r, target, r <= target ? "met" : "MISSED");
 }
 
 /*
@@ -755,35 +398,6 @@ parse_contenders(const char *arg, bool want[NUM_CONTENDERS])
 }
 
 /*
- * Parse a comma-separated list of session counts; returns how many.
- */
-static int
-parse_ns(const char *arg, int *ns)
-{
-	char	   *list = strdup(arg);
-	char	   *tok;
-	int			count = 0;
-
-	if (list == NULL)
-		die("out of memory");
-	for (tok = strtok(list, ","); tok != NULL; tok = strtok(NULL, ","))
-	{
-		char	   *end;
-		long		v = strtol(tok, &end, 10);
-
-		if (*end != '\0' || end == tok || v < 0 || v > 10000)
-			die("invalid session count \"%s\"", tok);
-		if (count == MAX_SCENARIO_NS)
-			die("too many session counts (max %d)", MAX_SCENARIO_NS);
-		ns[count++] = (int) v;
-	}
-	free(list);
-	if (count == 0)
-		die("empty list of session counts");
-	return count;
-}
-
-/*
  * Print usage.
  */
 static void
@@ -822,6 +436,9 @@ main(int argc, char **argv)
 	int			opt;
 	int			i;
 
+	progname = "dropbench";
+	die_hook = drop_benchdb_on_error;
+
 	while ((opt = getopt(argc, argv, "c:N:n:fvh")) != -1)
 	{
 		switch (opt)
@@ -830,7 +447,7 @@ main(int argc, char **argv)
 				parse_contenders(optarg, want);
 				break;
 			case 'N':
-				nns = parse_ns(optarg, ns);
+				nns = parse_ns(optarg, ns, MAX_SCENARIO_NS);
 				break;
 			case 'n':
 				nsamples = atoi(optarg);

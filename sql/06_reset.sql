@@ -71,6 +71,15 @@ RETURNS TABLE (key text, before jsonb, after jsonb) LANGUAGE sql AS $$
 $$;
 
 CREATE TABLE saved (label text PRIMARY KEY, props jsonb, dboid oid);
+-- a setting long and random enough to be stored out of line (TOAST)
+DO $$
+BEGIN
+    EXECUTE format('ALTER ROLE dbr_app_owner IN DATABASE dbr_app SET dbr.long = %L',
+                   (SELECT string_agg(md5(i::text), '') FROM generate_series(1, 300) i));
+END $$;
+SELECT length(setconfig[1]) AS long_setting
+FROM pg_db_role_setting
+WHERE setrole = 'dbr_app_owner'::regrole;
 INSERT INTO saved
     SELECT 'before', db_props('dbr_app'), oid FROM pg_database
     WHERE datname = 'dbr_app';
@@ -86,7 +95,9 @@ SELECT * FROM props_diff((SELECT props FROM saved WHERE label = 'before'),
 SELECT datdba::regrole, datconnlimit, datallowconn, datistemplate, datacl,
        shobj_description(oid, 'pg_database') AS comment
 FROM pg_database WHERE datname = 'dbr_app';
-SELECT setrole::regrole, setconfig FROM pg_db_role_setting
+SELECT setrole::regrole, left(setconfig::text, 40) AS setconfig,
+       length(setconfig::text)
+FROM pg_db_role_setting
 WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = 'dbr_app')
 ORDER BY 1::text;
 -- ... the same OID where the major allows it (15+) ...

@@ -43,6 +43,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/inval.h"
 #include "utils/syscache.h"
 #if PG_VERSION_NUM >= 180000
 #include "storage/copydir.h"
@@ -503,36 +504,61 @@ dbreset_database_is_invalid(Form_pg_database db)
 
 /*
  * dbreset_lock_database_tuple / dbreset_unlock_database_tuple
- *		Fetch a copy of a pg_database tuple for a heap update, locked
- *		against concurrent in-place updates where the minor has that
- *		protocol, as ALTER DATABASE does.
+ *		Fetch a copy of a pg_database tuple for a heap update, with the
+ *		tuple lock (ExclusiveLock, InplaceUpdateTupleLock) that keeps out a
+ *		concurrent in-place update of datfrozenxid, as ALTER DATABASE takes
+ *		it in the minors of late 2024 and later.  Taken whatever the headers
+ *		we were built with say: a module built against an older minor may
+ *		run on a newer one, and the lock costs nothing on the older ones.
+ *		After locking, the tuple is fetched again: if it moved meanwhile,
+ *		lock the new version.
  */
 static inline HeapTuple
-dbreset_lock_database_tuple(Oid dbid)
+dbreset_lock_database_tuple(Relation rel, Oid dbid)
 {
-#ifdef InplaceUpdateTupleLock
-	HeapTuple	tup = SearchSysCacheLocked1(DATABASEOID, ObjectIdGetDatum(dbid));
-	HeapTuple	copy;
+	for (;;)
+	{
+		HeapTuple	tup = SearchSysCacheCopy1(DATABASEOID, ObjectIdGetDatum(dbid));
+		HeapTuple	again;
 
-	if (!HeapTupleIsValid(tup))
-		return NULL;
-	copy = heap_copytuple(tup);
-	ReleaseSysCache(tup);
-	return copy;
-#else
-	return SearchSysCacheCopy1(DATABASEOID, ObjectIdGetDatum(dbid));
-#endif
+		if (!HeapTupleIsValid(tup))
+			return NULL;
+		LockTuple(rel, &tup->t_self, ExclusiveLock);
+		AcceptInvalidationMessages();
+		again = SearchSysCacheCopy1(DATABASEOID, ObjectIdGetDatum(dbid));
+		if (HeapTupleIsValid(again) &&
+			ItemPointerEquals(&again->t_self, &tup->t_self))
+		{
+			heap_freetuple(tup);
+			return again;
+		}
+		UnlockTuple(rel, &tup->t_self, ExclusiveLock);
+		heap_freetuple(tup);
+		if (!HeapTupleIsValid(again))
+			return NULL;
+		heap_freetuple(again);
+	}
 }
 
 static inline void
 dbreset_unlock_database_tuple(Relation rel, HeapTuple tup)
 {
-#ifdef InplaceUpdateTupleLock
-	UnlockTuple(rel, &tup->t_self, InplaceUpdateTupleLock);
-#else
-	(void) rel;
-	(void) tup;
-#endif
+	UnlockTuple(rel, &tup->t_self, ExclusiveLock);
 }
+
+/*
+ * Spare workers on 19 are ended by DROP/CREATE DATABASE of the database
+ * they are connected to, as core ends interruptible workers.
+ */
+#ifdef BGWORKER_INTERRUPTIBLE
+#define DBRESET_SPARE_WORKER_FLAGS BGWORKER_INTERRUPTIBLE
+#else
+#define DBRESET_SPARE_WORKER_FLAGS 0
+#endif
+
+/* 15+: databases record their collation version (datcollversion) */
+#if PG_VERSION_NUM >= 150000
+#define DBRESET_HAVE_DATCOLLVERSION 1
+#endif
 
 #endif							/* DBRESET_COMPAT_H */

@@ -38,8 +38,10 @@
 #include "access/xlog.h"
 #include "catalog/pg_database.h"
 #include "catalog/pg_tablespace.h"
+#include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "commands/tablespace.h"
+#include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/plannodes.h"
 #include "pgstat.h"
@@ -50,6 +52,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "compat.h"
@@ -59,21 +62,72 @@
 int			dbreset_file_copy_threshold = 100 * 1024;
 
 /*
- * dbreset_lock_source
- *		Check that the current user may run CREATE DATABASE ... TEMPLATE
- *		srcname, in createdb()'s order and with its messages, and take the
- *		ShareLock createdb() takes on the source, bounded by timeout_ms.
- *		New connections to the source wait from now on.  Returns the
- *		source's OID.
- *
- *		A source that is the caller's own database is refused: the caller
- *		is one of its sessions, and CREATE DATABASE runs in another process
- *		that would count it.
+ * check_collation_version
+ *		createdb()'s check that the collation version recorded for the
+ *		source is the one the operating system provides now (15+): after
+ *		an upgrade of the C library or ICU, core refuses to copy it.  Made
+ *		here, so that a reset is refused before anything is dropped.
  */
-Oid
-dbreset_lock_source(const char *srcname, int timeout_ms)
+static void
+check_collation_version(const char *srcname, Oid srcid)
 {
-	Oid			srcid;
+#ifdef DBRESET_HAVE_DATCOLLVERSION
+	Oid			argtypes[1] = {OIDOID};
+	Datum		argvalues[1];
+	char	   *recorded;
+	char	   *actual;
+
+	argvalues[0] = ObjectIdGetDatum(srcid);
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT datcollversion, "
+							  "pg_catalog.pg_database_collation_actual_version(oid) "
+							  "FROM pg_catalog.pg_database WHERE oid = $1",
+							  1, argtypes, argvalues, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not read the collation version of database %u",
+			 srcid);
+	recorded = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	actual = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	recorded = recorded ? pstrdup(recorded) : NULL;
+	actual = actual ? pstrdup(actual) : NULL;
+	SPI_finish();
+	PopActiveSnapshot();
+
+	if (recorded == NULL)
+		return;
+	if (actual == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("template database \"%s\" has a collation version, but no actual collation version could be determined",
+						srcname)));
+	if (strcmp(recorded, actual) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("template database \"%s\" has a collation version mismatch",
+						srcname),
+				 errdetail("The template database was created using collation version %s, but the operating system provides version %s.",
+						   recorded, actual),
+				 errhint("Rebuild all objects in the template database that use the default collation and run ALTER DATABASE %s REFRESH COLLATION VERSION, or build PostgreSQL with the right library version.",
+						 quote_identifier(srcname))));
+#else
+	(void) srcname;
+	(void) srcid;
+#endif
+}
+
+/*
+ * dbreset_check_source
+ *		What createdb() checks of its source once it has locked it, in its
+ *		order and with its messages: CREATEDB, a source that is a template
+ *		or the caller's own, not an invalid one, with the collation version
+ *		it recorded.  Run by the caller, and again by the reset job before
+ *		its point of no return.
+ */
+void
+dbreset_check_source(const char *srcname, Oid srcid)
+{
 	HeapTuple	tup;
 	Form_pg_database src;
 
@@ -82,15 +136,13 @@ dbreset_lock_source(const char *srcname, int timeout_ms)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to create database")));
 
-	srcid = dbreset_lock_database(srcname, ShareLock, timeout_ms);
-	if (!OidIsValid(srcid))
+	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(srcid));
+	if (!HeapTupleIsValid(tup) ||
+		strcmp(NameStr(((Form_pg_database) GETSTRUCT(tup))->datname),
+			   srcname) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_DATABASE),
 				 errmsg("template database \"%s\" does not exist", srcname)));
-
-	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(srcid));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for database %u", srcid);
 	src = (Form_pg_database) GETSTRUCT(tup);
 
 	/* a source that is not a template may be copied by its owner only */
@@ -109,6 +161,38 @@ dbreset_lock_source(const char *srcname, int timeout_ms)
 				 errhint("Use DROP DATABASE to drop invalid databases.")));
 	ReleaseSysCache(tup);
 
+	check_collation_version(srcname, srcid);
+}
+
+/*
+ * dbreset_lock_source
+ *		Check that the current user may run CREATE DATABASE ... TEMPLATE
+ *		srcname, in createdb()'s order and with its messages, and take the
+ *		ShareLock createdb() takes on the source, bounded by timeout_ms.
+ *		New connections to the source wait from now on.  Returns the
+ *		source's OID.
+ *
+ *		A source that is the caller's own database is refused: the caller
+ *		is one of its sessions, and CREATE DATABASE runs in another process
+ *		that would count it.
+ */
+Oid
+dbreset_lock_source(const char *srcname, int timeout_ms)
+{
+	Oid			srcid;
+
+	if (!dbreset_have_createdb_privilege())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to create database")));
+
+	srcid = dbreset_lock_database(srcname, ShareLock, timeout_ms);
+	if (!OidIsValid(srcid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_DATABASE),
+				 errmsg("template database \"%s\" does not exist", srcname)));
+	dbreset_check_source(srcname, srcid);
+
 	if (srcid == MyDatabaseId)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
@@ -118,6 +202,31 @@ dbreset_lock_source(const char *srcname, int timeout_ms)
 				 errhint("Connect to another database and call the function from there.")));
 
 	return srcid;
+}
+
+/*
+ * directory_is_empty_or_missing
+ *		Whether path has no entries besides "." and "..", or does not exist.
+ */
+static bool
+directory_is_empty_or_missing(const char *path)
+{
+	DIR		   *dir = AllocateDir(path);
+	struct dirent *de;
+	bool		empty = true;
+
+	if (dir == NULL)
+		return true;
+	while ((de = ReadDir(dir, path)) != NULL)
+	{
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+		{
+			empty = false;
+			break;
+		}
+	}
+	FreeDir(dir);
+	return empty;
 }
 
 /*
@@ -160,6 +269,16 @@ dbreset_check_copy_into(const char *srcname, Oid srcid,
 		if (aclresult != ACLCHECK_OK)
 			aclcheck_error(aclresult, OBJECT_TABLESPACE,
 						   get_tablespace_name(db->dattablespace));
+
+		/* createdb(): the source must have no files there already */
+		if (!directory_is_empty_or_missing(GetDatabasePath(srcid,
+														   db->dattablespace)))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot assign new default tablespace \"%s\"",
+							get_tablespace_name(db->dattablespace)),
+					 errdetail("There is a conflict because database \"%s\" already has some tables in this tablespace.",
+							   srcname)));
 	}
 
 	src_locale = dbreset_locale_options(srctup);
@@ -424,6 +543,7 @@ dbreset_run_utility(const char *sql)
 	List	   *parsetree = pg_parse_query(sql);
 	RawStmt    *raw;
 	PlannedStmt *pstmt = makeNode(PlannedStmt);
+	const char *saved_query;
 
 	if (list_length(parsetree) != 1)
 		elog(ERROR, "dbreset built an invalid statement: %s", sql);
@@ -435,10 +555,14 @@ dbreset_run_utility(const char *sql)
 	pstmt->stmt_location = 0;
 	pstmt->stmt_len = (int) strlen(sql);
 
+	/* run in the caller (a swap), the caller's statement shows again after */
+	saved_query = debug_query_string;
 	debug_query_string = sql;
 	pgstat_report_activity(STATE_RUNNING, sql);
 	dbreset_process_utility(pstmt, sql);
-	debug_query_string = NULL;
+	debug_query_string = saved_query;
+	if (saved_query)
+		pgstat_report_activity(STATE_RUNNING, saved_query);
 
 	/* what follows in the same transaction sees what it did */
 	CommandCounterIncrement();

@@ -111,8 +111,8 @@ extern void dbreset_job_finish(DbresetJobHandle *job, StringInfo result);
 extern void dbreset_job_cancel(int code, Datum arg);
 extern void dbreset_job_point_of_no_return(void);
 extern void dbreset_job_next_transaction(void);
-extern void dbreset_job_hold_database_lock(Oid dbid, uint16 objsubid,
-										   LOCKMODE mode);
+extern void dbreset_job_hold_lock(Oid classid, Oid objid, uint16 objsubid,
+								  LOCKMODE mode);
 
 /* dblock.c */
 extern Oid	dbreset_lock_database(const char *dbname, LOCKMODE mode,
@@ -150,9 +150,10 @@ typedef struct DbresetDbProps
 
 /* props.c */
 extern DbresetDbProps *dbreset_read_db_props(Oid dbid, MemoryContext cxt);
+extern void dbreset_hold_props_roles(const DbresetDbProps *props);
 extern void dbreset_apply_db_props(Oid dbid, const DbresetDbProps *props);
 extern void dbreset_seal_database(Oid dbid);
-extern char *dbreset_database_comment(Oid dbid);
+extern char *dbreset_database_comment(Oid dbid, TransactionId *xmin);
 
 /*
  * Arguments of the reset and copy jobs, copied into the worker's segment.
@@ -176,6 +177,7 @@ typedef struct DbresetCopyArgs
 extern int	dbreset_file_copy_threshold;
 extern void dbreset_copy_settings(DbresetCopyArgs *args);
 extern Oid	dbreset_lock_source(const char *srcname, int timeout_ms);
+extern void dbreset_check_source(const char *srcname, Oid srcid);
 extern void dbreset_check_copy_into(const char *srcname, Oid srcid,
 									const char *dbname, Oid dbid);
 extern void dbreset_wait_for_source(const char *srcname, Oid srcid,

@@ -27,6 +27,7 @@
 #include "catalog/dependency.h"
 #include "catalog/indexing.h"
 #include "catalog/objectaddress.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
 #include "catalog/pg_db_role_setting.h"
 #include "catalog/pg_shdescription.h"
@@ -79,10 +80,11 @@ scan_shared(Relation rel, AttrNumber oidcol, Oid objid, AttrNumber classcol)
 
 /*
  * dbreset_database_comment
- *		The comment on database dbid (COMMENT ON DATABASE), or NULL.
+ *		The comment on database dbid (COMMENT ON DATABASE), or NULL; with
+ *		xmin not NULL, also the xmin of its pg_shdescription row.
  */
 char *
-dbreset_database_comment(Oid dbid)
+dbreset_database_comment(Oid dbid, TransactionId *xmin)
 {
 	Relation	rel = table_open(SharedDescriptionRelationId, AccessShareLock);
 	SysScanDesc scan = scan_shared(rel, Anum_pg_shdescription_objoid, dbid,
@@ -98,6 +100,8 @@ dbreset_database_comment(Oid dbid)
 
 		if (!isnull)
 			result = TextDatumGetCString(d);
+		if (xmin)
+			*xmin = HeapTupleHeaderGetRawXmin(row->t_data);
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
@@ -130,7 +134,8 @@ dbreset_read_db_props(Oid dbid, MemoryContext cxt)
 	props->oid = dbid;
 	props->owner = db->datdba;
 	props->tablespace = db->dattablespace;
-	props->connlimit = db->datconnlimit;
+	/* an interrupted DROP DATABASE marks a database invalid with -2 */
+	props->connlimit = dbreset_database_is_invalid(db) ? -1 : db->datconnlimit;
 	props->allowconn = db->datallowconn;
 	props->istemplate = db->datistemplate;
 	props->locale_options = dbreset_locale_options(tup);
@@ -138,7 +143,7 @@ dbreset_read_db_props(Oid dbid, MemoryContext cxt)
 	props->acl = isnull ? NULL : DatumGetAclPCopy(acl);
 	ReleaseSysCache(tup);
 
-	props->comment = dbreset_database_comment(dbid);
+	props->comment = dbreset_database_comment(dbid, NULL);
 
 	/* SECURITY LABEL ON DATABASE, one per provider */
 	rel = table_open(SharedSecLabelRelationId, AccessShareLock);
@@ -172,7 +177,8 @@ dbreset_read_db_props(Oid dbid, MemoryContext cxt)
 		if (isnull)
 			continue;
 		setting->role = ((Form_pg_db_role_setting) GETSTRUCT(row))->setrole;
-		setting->config = datumCopy(config, false, -1);
+		/* the value itself: the DROP deletes its TOAST chunks */
+		setting->config = PointerGetDatum(PG_DETOAST_DATUM_COPY(config));
 		props->settings = lappend(props->settings, setting);
 	}
 	systable_endscan(scan);
@@ -183,24 +189,85 @@ dbreset_read_db_props(Oid dbid, MemoryContext cxt)
 }
 
 /*
+ * hold_role
+ *		Worker side: lock role roleid against DROP ROLE for the rest of the
+ *		job, as ALTER ROLE ... SET does (shdepLockAndCheckObject); whether it
+ *		still exists is checked once we hold the lock.
+ */
+static bool
+hold_role(Oid roleid)
+{
+	dbreset_job_hold_lock(AuthIdRelationId, roleid, 0, AccessShareLock);
+	return SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(roleid));
+}
+
+/*
+ * dbreset_hold_props_roles
+ *		Worker side, before the point of no return: lock every role that
+ *		props refers to -- the owner, the roles in the ACL, the roles of
+ *		ALTER ROLE ... IN DATABASE ... SET -- so that none can be dropped
+ *		between the DROP, which removes their dependencies, and the moment
+ *		we record them again.  An owner already gone is an error now, before
+ *		anything is dropped; a setting of a role already gone is left out,
+ *		as DROP ROLE would have removed it.
+ */
+void
+dbreset_hold_props_roles(const DbresetDbProps *props)
+{
+	ListCell   *lc;
+
+	if (!hold_role(props->owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("role %u does not exist", props->owner)));
+	if (props->acl)
+	{
+		Oid		   *members;
+		int			nmembers = aclmembers(props->acl, &members);
+		int			i;
+
+		for (i = 0; i < nmembers; i++)
+			if (!hold_role(members[i]))
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_OBJECT),
+						 errmsg("role %u does not exist", members[i])));
+	}
+	foreach(lc, props->settings)
+	{
+		DbresetSetting *setting = (DbresetSetting *) lfirst(lc);
+
+		if (OidIsValid(setting->role))
+			(void) hold_role(setting->role);
+	}
+}
+
+/*
  * apply_database_row
  *		Give database dbid the ACL, connection limit and flags of props, in
  *		one update of its pg_database row, and record the ACL's roles as
- *		shared dependencies, as GRANT does.  CREATE DATABASE left the ACL
- *		null (the defaults), so there are no old dependencies to remove.
+ *		shared dependencies, as GRANT does (ExecGrant_common): those of the
+ *		ACL it replaces go, those of the new one come.
  */
 static void
 apply_database_row(Oid dbid, const DbresetDbProps *props)
 {
 	Relation	rel = table_open(DatabaseRelationId, RowExclusiveLock);
-	HeapTuple	tup = dbreset_lock_database_tuple(dbid);
+	HeapTuple	tup = dbreset_lock_database_tuple(rel, dbid);
 	HeapTuple	newtup;
 	Datum		values[Natts_pg_database];
 	bool		nulls[Natts_pg_database];
 	bool		replace[Natts_pg_database];
+	Datum		oldacl;
+	bool		isnull;
+	Oid		   *oldmembers = NULL;
+	int			noldmembers = 0;
 
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "cache lookup failed for database %u", dbid);
+	oldacl = heap_getattr(tup, Anum_pg_database_datacl,
+						  RelationGetDescr(rel), &isnull);
+	if (!isnull)
+		noldmembers = aclmembers(DatumGetAclP(oldacl), &oldmembers);
 
 	memset(values, 0, sizeof(values));
 	memset(nulls, false, sizeof(nulls));
@@ -223,13 +290,12 @@ apply_database_row(Oid dbid, const DbresetDbProps *props)
 	CatalogTupleUpdate(rel, &tup->t_self, newtup);
 	dbreset_unlock_database_tuple(rel, tup);
 
-	if (props->acl)
 	{
-		Oid		   *members;
-		int			nmembers = aclmembers(props->acl, &members);
+		Oid		   *members = NULL;
+		int			nmembers = props->acl ? aclmembers(props->acl, &members) : 0;
 
 		updateAclDependencies(DatabaseRelationId, dbid, 0, props->owner,
-							  0, NULL, nmembers, members);
+							  noldmembers, oldmembers, nmembers, members);
 	}
 
 	table_close(rel, RowExclusiveLock);
@@ -244,7 +310,7 @@ void
 dbreset_seal_database(Oid dbid)
 {
 	Relation	rel = table_open(DatabaseRelationId, RowExclusiveLock);
-	HeapTuple	tup = dbreset_lock_database_tuple(dbid);
+	HeapTuple	tup = dbreset_lock_database_tuple(rel, dbid);
 	HeapTuple	newtup;
 	Datum		values[Natts_pg_database];
 	bool		nulls[Natts_pg_database];

@@ -75,13 +75,27 @@ reset_job_run(const void *argp, StringInfo result)
 	Oid			newid;
 
 	/* held across the job's transactions, in the caller's lock group */
-	dbreset_job_hold_database_lock(args->dbid, 0, AccessExclusiveLock);
-	dbreset_job_hold_database_lock(args->source_id, 0, ShareLock);
+	dbreset_job_hold_lock(DatabaseRelationId, args->dbid, 0,
+						  AccessExclusiveLock);
+	dbreset_job_hold_lock(DatabaseRelationId, args->source_id, 0, ShareLock);
 
 	/* what the drop would lose, read before anything is changed */
 	jobcxt = AllocSetContextCreate(TopMemoryContext, "dbreset reset",
 								   ALLOCSET_DEFAULT_SIZES);
 	props = dbreset_read_db_props(args->dbid, jobcxt);
+
+	/*
+	 * Everything the create needs, checked again now that we hold the
+	 * locks and act for the caller: owner and template may have changed
+	 * since the caller's checks (ALTER DATABASE ... OWNER, IS_TEMPLATE
+	 * false take no lock on the database), and nothing may fail after the
+	 * drop that could have been seen before it.  The roles whose rows we
+	 * give back are locked against DROP ROLE until we are done.
+	 */
+	dbreset_check_source(NameStr(args->source), args->source_id);
+	dbreset_check_copy_into(NameStr(args->source), args->source_id, dbname,
+							args->dbid);
+	dbreset_hold_props_roles(props);
 #ifdef DBRESET_HAVE_CREATEDB_OID
 	/* OIDs below FirstNormalObjectId are for initdb and pg_upgrade only */
 	if (args->dbid >= FirstNormalObjectId)

@@ -55,10 +55,12 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/catalog.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_database.h"
+#include "catalog/pg_tablespace.h"
 #include "commands/comment.h"
 #include "commands/dbcommands.h"
 #include "common/relpath.h"
@@ -123,6 +125,13 @@ typedef struct OwnDatabase
 	Oid			target;
 	Oid			template_id;	/* spares */
 	TransactionId template_xmin;	/* spares */
+	/* what must hold for a spare to be one (spare_state) */
+	Oid			owner;
+	bool		allowconn;
+	bool		istemplate;
+	bool		invalid;
+	TransactionId row_xmin;		/* of its pg_database row */
+	TransactionId comment_xmin; /* of its marker comment */
 } OwnDatabase;
 
 /*
@@ -157,7 +166,7 @@ list_own_databases(Oid target)
 						 strlen(OLD_PREFIX)) != 0)
 			continue;
 
-		comment = dbreset_database_comment(db->oid);
+		comment = dbreset_database_comment(db->oid, &own.comment_xmin);
 		if (comment == NULL)
 			continue;
 		if (own.is_spare)
@@ -182,6 +191,11 @@ list_own_databases(Oid target)
 
 		own.oid = db->oid;
 		own.name = db->datname;
+		own.owner = db->datdba;
+		own.allowconn = db->datallowconn;
+		own.istemplate = db->datistemplate;
+		own.invalid = dbreset_database_is_invalid(db);
+		own.row_xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
 		{
 			OwnDatabase *copy = palloc(sizeof(OwnDatabase));
 
@@ -244,6 +258,17 @@ spare_state(const OwnDatabase *spare, Oid template_id, Oid target)
 	HeapTuple	targettup;
 	const char *why = NULL;
 
+	/*
+	 * The spare itself: as the maker left it -- its row and its marker
+	 * written by one transaction and not changed since, sealed, not half
+	 * dropped -- and owned by the database's owner, as the maker made it.
+	 * Anything else may have been changed, or forged, by someone else.
+	 */
+	if (spare->invalid)
+		return "it was partly dropped";
+	if (spare->allowconn || spare->istemplate ||
+		spare->row_xmin != spare->comment_xmin)
+		return "it has been altered since it was made";
 	if (OidIsValid(template_id) && spare->template_id != template_id)
 		return "it is a copy of another template";
 	xmin = template_row_xmin(spare->template_id, &sealed);
@@ -260,6 +285,8 @@ spare_state(const OwnDatabase *spare, Oid template_id, Oid target)
 		why = "its database no longer exists";
 	else if (!HeapTupleIsValid(sparetup))
 		why = "it no longer exists";
+	else if (((Form_pg_database) GETSTRUCT(targettup))->datdba != spare->owner)
+		why = "the database has another owner than when the spare was made";
 	else if (((Form_pg_database) GETSTRUCT(sparetup))->dattablespace !=
 			 ((Form_pg_database) GETSTRUCT(targettup))->dattablespace ||
 			 strcmp(dbreset_locale_options(sparetup),
@@ -287,9 +314,13 @@ creating_path(Oid target, Oid oid, Oid spcid)
  * remove_crashed_copies
  *		Remove the files of spares whose maker died in a crash before it
  *		committed: those recorded in pg_dbreset/ for target (InvalidOid:
- *		for any) whose maker is no longer at work and whose OID no database
- *		has.  Returns how many.  The caller holds the maker lock of target,
- *		or -- for every target -- checks each one with a conditional lock.
+ *		for any) whose maker is not at work (its lock can be had) and whose
+ *		OID no database has.  Returns how many.
+ *
+ *		pg_database is locked in ShareLock mode meanwhile: CREATE DATABASE
+ *		holds RowExclusiveLock on it from choosing its OID until it
+ *		commits, so no CREATE DATABASE that might have taken the recorded
+ *		OID can be under way while we look and remove.
  */
 static int
 remove_crashed_copies(Oid target)
@@ -301,6 +332,7 @@ remove_crashed_copies(Oid target)
 	if (dir == NULL)
 		return 0;				/* nothing was ever recorded */
 
+	LockRelationOid(DatabaseRelationId, ShareLock);
 	while ((de = ReadDir(dir, CREATING_DIR)) != NULL)
 	{
 		unsigned int t,
@@ -308,22 +340,18 @@ remove_crashed_copies(Oid target)
 					spc;
 		char	   *path;
 		LOCKTAG		tag;
-		bool		ours = false;
 
 		if (sscanf(de->d_name, "creating.%u.%u.%u", &t, &oid, &spc) != 3)
 			continue;
 		if (OidIsValid(target) && t != target)
 			continue;
-		if (!OidIsValid(target))
-		{
-			/* someone else's maker may be at work on it right now */
-			SET_LOCKTAG_OBJECT(tag, InvalidOid, DatabaseRelationId, t,
-							   MAKER_LOCK_SUBID);
-			if (LockAcquire(&tag, ExclusiveLock, false, true) ==
-				LOCKACQUIRE_NOT_AVAIL)
-				continue;
-			ours = true;
-		}
+
+		/* a maker at work on it (ours, if we are one, is granted again) */
+		SET_LOCKTAG_OBJECT(tag, InvalidOid, DatabaseRelationId, t,
+						   MAKER_LOCK_SUBID);
+		if (LockAcquire(&tag, ExclusiveLock, false, true) ==
+			LOCKACQUIRE_NOT_AVAIL)
+			continue;
 
 		path = creating_path(t, oid, spc);
 		if (!SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(oid)))
@@ -350,10 +378,10 @@ remove_crashed_copies(Oid target)
 			ereport(WARNING,
 					(errcode_for_file_access(),
 					 errmsg("could not remove file \"%s\": %m", path)));
-		if (ours)
-			LockRelease(&tag, ExclusiveLock, false);
+		LockRelease(&tag, ExclusiveLock, false);
 	}
 	FreeDir(dir);
+	UnlockRelationOid(DatabaseRelationId, ShareLock);
 	return nremoved;
 }
 
@@ -376,15 +404,20 @@ drop_own_database(const OwnDatabase *own)
  *		each in a transaction of its own -- and remove what crashed makers
  *		left behind.  Returns how many databases were dropped; *kept says
  *		whether a ready spare was kept, *skipped counts those of other
- *		owners.
+ *		owners.  The list lives in a context of its own: each DROP commits
+ *		and frees the transaction's memory.
  */
 static int
 tidy(Oid target, Oid keep_template, bool *kept, int *skipped)
 {
+	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "dbreset tidy",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext oldcontext = MemoryContextSwitchTo(cxt);
 	List	   *own = list_own_databases(target);
 	ListCell   *lc;
 	int			ndropped = 0;
 
+	MemoryContextSwitchTo(oldcontext);
 	*kept = false;
 	*skipped = 0;
 	foreach(lc, own)
@@ -397,6 +430,9 @@ tidy(Oid target, Oid keep_template, bool *kept, int *skipped)
 			*kept = true;
 			continue;
 		}
+		/* still the database we listed, by OID */
+		if (get_database_oid(NameStr(db->name), true) != db->oid)
+			continue;
 		if (!dbreset_database_ownercheck(db->oid, GetUserId()))
 		{
 			(*skipped)++;
@@ -406,6 +442,8 @@ tidy(Oid target, Oid keep_template, bool *kept, int *skipped)
 		dbreset_job_next_transaction();
 		ndropped++;
 	}
+	MemoryContextDelete(cxt);
+
 	/* files need no owner: the superuser, or the target's owner */
 	if (superuser() ||
 		(OidIsValid(target) && dbreset_database_ownercheck(target, GetUserId())))
@@ -414,15 +452,67 @@ tidy(Oid target, Oid keep_template, bool *kept, int *skipped)
 }
 
 /*
+ * oid_has_directory
+ *		Whether a directory for database OID oid exists in any tablespace,
+ *		as createdb() checks for an OID given to it (check_db_file_conflict).
+ */
+static bool
+oid_has_directory(Oid oid)
+{
+	Relation	rel = table_open(TableSpaceRelationId, AccessShareLock);
+	SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, NULL, 0,
+										  NULL);
+	HeapTuple	tup;
+	bool		found = false;
+
+	while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Oid			spcid = ((Form_pg_tablespace) GETSTRUCT(tup))->oid;
+		struct stat st;
+
+		if (spcid != GLOBALTABLESPACE_OID &&
+			stat(GetDatabasePath(oid, spcid), &st) == 0)
+			found = true;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * forget_record
+ *		Remove the record of a spare being made (its creation committed, or
+ *		failed and was cleaned up by createdb() itself); as error cleanup,
+ *		PG_ENSURE_ERROR_CLEANUP's callback.
+ */
+static void
+forget_record(int code, Datum arg)
+{
+	const char *record = (const char *) DatumGetPointer(arg);
+
+	(void) code;
+	if (record && unlink(record) != 0 && errno != ENOENT)
+		ereport(WARNING,
+				(errcode_for_file_access(),
+				 errmsg("could not remove file \"%s\": %m", record)));
+}
+
+/*
  * make_spare
  *		Worker side, in a transaction: create the spare of target from
  *		template_id, unless the template is not sealed or the target is
  *		gone.  On 15+ its OID is chosen and recorded first (see the file
- *		header).  The marker comment is written in the same transaction.
+ *		header), and the record removed once the creation has committed or
+ *		failed.  The marker comment is written in the same transaction as
+ *		the spare's row: spare_state() checks that they still match.
+ *		What must outlive the commit lives in a context of its own.
  */
 static void
 make_spare(const DbresetSpareTask *task)
 {
+	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "dbreset spare",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext oldcontext;
 	DbresetCopyArgs args;
 	DbresetDbProps *props;
 	HeapTuple	tup;
@@ -433,6 +523,7 @@ make_spare(const DbresetSpareTask *task)
 	Oid			oid = InvalidOid;
 	char	   *record = NULL;
 	char	   *tplname;
+	char	   *targetname;
 
 	/* the copy must match the row we record: hold the template still */
 	LockSharedObject(DatabaseRelationId, task->template_id, 0, ShareLock);
@@ -443,9 +534,11 @@ make_spare(const DbresetSpareTask *task)
 	if (!HeapTupleIsValid(tup))
 		return;
 	ReleaseSysCache(tup);
-	tplname = get_database_name(task->template_id);
 
-	props = dbreset_read_db_props(task->target, CurrentMemoryContext);
+	oldcontext = MemoryContextSwitchTo(cxt);
+	tplname = get_database_name(task->template_id);
+	targetname = get_database_name(task->target);
+	props = dbreset_read_db_props(task->target, cxt);
 	memset(&args, 0, sizeof(args));
 	snprintf(NameStr(args.dbname), NAMEDATALEN, SPARE_PREFIX "%u",
 			 task->target);
@@ -457,17 +550,22 @@ make_spare(const DbresetSpareTask *task)
 #ifdef DBRESET_HAVE_CREATEDB_OID
 	{
 		Relation	rel = table_open(DatabaseRelationId, RowExclusiveLock);
-		struct stat st;
 		int			fd;
 
 		do
 		{
 			oid = GetNewOidWithIndex(rel, DatabaseOidIndexId,
 									 Anum_pg_database_oid);
-		} while (stat(GetDatabasePath(oid, props->tablespace), &st) == 0);
-		table_close(rel, RowExclusiveLock);
+		} while (oid_has_directory(oid));
+		table_close(rel, NoLock);
 
-		(void) MakePGDirectory(CREATING_DIR);
+		if (MakePGDirectory(CREATING_DIR) == 0)
+			fsync_fname(".", true);
+		else if (errno != EEXIST)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not create directory \"%s\": %m",
+							CREATING_DIR)));
 		record = creating_path(task->target, oid, props->tablespace);
 		fd = OpenTransientFile(record, O_CREAT | O_WRONLY | PG_BINARY);
 		if (fd < 0)
@@ -487,24 +585,28 @@ make_spare(const DbresetSpareTask *task)
 	initStringInfo(&how);
 	props->allowconn = false;
 	sql = dbreset_create_statement(&args, props, oid, &how);
-	dbreset_run_utility(sql);
-	dbreset_run_utility(psprintf("COMMENT ON DATABASE %s IS %s",
-								 quote_identifier(NameStr(args.dbname)),
-								 quote_literal_cstr(psprintf(SPARE_MARKER ", made %s",
-															 task->target,
-															 task->template_id,
-															 xmin,
-															 timestamptz_to_str(GetCurrentTimestamp())))));
-	dbreset_job_next_transaction();
-	if (record && unlink(record) != 0)
-		ereport(WARNING,
-				(errcode_for_file_access(),
-				 errmsg("could not remove file \"%s\": %m", record)));
+	MemoryContextSwitchTo(oldcontext);
+
+	PG_ENSURE_ERROR_CLEANUP(forget_record, PointerGetDatum(record));
+	{
+		dbreset_run_utility(sql);
+		dbreset_run_utility(psprintf("COMMENT ON DATABASE %s IS %s",
+									 quote_identifier(NameStr(args.dbname)),
+									 quote_literal_cstr(psprintf(SPARE_MARKER ", made %s",
+																 task->target,
+																 task->template_id,
+																 xmin,
+																 timestamptz_to_str(GetCurrentTimestamp())))));
+		dbreset_job_next_transaction();
+	}
+	PG_END_ENSURE_ERROR_CLEANUP(forget_record, PointerGetDatum(record));
+	forget_record(0, PointerGetDatum(record));
+
 	ereport(LOG,
 			(errmsg("dbreset made spare \"%s\" of database \"%s\" from template \"%s\"",
-					NameStr(args.dbname), get_database_name(task->target),
-					tplname),
+					NameStr(args.dbname), targetname, tplname),
 			 errdetail_internal("%s", how.data)));
+	MemoryContextDelete(cxt);
 }
 
 /*
@@ -541,10 +643,20 @@ dbreset_spare_worker_main(Datum main_arg)
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 
-	/* the swap, if there was one, commits with the caller's statement */
+	/*
+	 * The swap, if there was one, commits with the caller's statement.  If
+	 * it rolled back instead, the target is still the database it was and
+	 * its spare still ready: there is nothing to do.
+	 */
 	if (TransactionIdIsValid(task.wait_xid))
 	{
 		XactLockTableWait(task.wait_xid, NULL, NULL, XLTW_None);
+		if (!TransactionIdDidCommit(task.wait_xid))
+		{
+			PopActiveSnapshot();
+			CommitTransactionCommand();
+			proc_exit(0);
+		}
 		dbreset_job_next_transaction();
 	}
 
@@ -593,7 +705,7 @@ dbreset_start_spare_worker(Oid target, Oid former_target, Oid template_id,
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
-		BGWORKER_BACKEND_DATABASE_CONNECTION;
+		BGWORKER_BACKEND_DATABASE_CONNECTION | DBRESET_SPARE_WORKER_FLAGS;
 	worker.bgw_start_time = BgWorkerStart_ConsistentState;
 	worker.bgw_restart_time = BGW_NEVER_RESTART;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "dbreset");
@@ -853,8 +965,8 @@ drop_spares_job_run(const void *argp, StringInfo result)
 	int			ndropped;
 
 	if (OidIsValid(args->target))
-		dbreset_job_hold_database_lock(args->target, MAKER_LOCK_SUBID,
-									   ExclusiveLock);
+		dbreset_job_hold_lock(DatabaseRelationId, args->target,
+							  MAKER_LOCK_SUBID, ExclusiveLock);
 	ndropped = tidy(args->target, InvalidOid, &kept, &skipped);
 	appendStringInfo(result, "%d %d", ndropped, skipped);
 }

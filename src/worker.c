@@ -131,18 +131,18 @@ struct DbresetJobHandle
 static DbresetJobHeader *MyJobHeader = NULL;
 
 /*
- * Worker side: database locks the job holds across its transactions
- * (dbreset_job_hold_database_lock), released after the last commit.
+ * Worker side: shared-object locks the job holds across its transactions
+ * (dbreset_job_hold_lock), released after the last commit.  In
+ * TopMemoryContext: they outlive every transaction of the job.
  */
-#define DBRESET_MAX_SESSION_LOCKS 4
 typedef struct DbresetSessionLock
 {
-	Oid			dbid;
+	Oid			classid;
+	Oid			objid;
 	uint16		objsubid;
 	LOCKMODE	mode;
 } DbresetSessionLock;
-static DbresetSessionLock MySessionLocks[DBRESET_MAX_SESSION_LOCKS];
-static int	MyNumSessionLocks = 0;
+static List *MySessionLocks = NIL;
 
 PGDLLEXPORT void dbreset_worker_main(Datum main_arg);
 
@@ -555,41 +555,48 @@ dbreset_job_next_transaction(void)
 }
 
 /*
- * dbreset_job_hold_database_lock
- *		Worker side: lock a database object (or, with objsubid 1, the
- *		spare maker's lock of spare.c) for the rest of the job, across
- *		its transactions, as movedb() does with a session lock.  Granted at
- *		once when the caller holds it (same lock group); released after the
- *		job's last commit, before the caller hears of the result, so that
- *		nothing of ours is left behind when the call returns.
+ * dbreset_job_hold_lock
+ *		Worker side: lock a shared object -- a database, the spare maker's
+ *		sub-object of one (spare.c), a role -- for the rest of the job,
+ *		across its transactions, as movedb() does with a session lock.
+ *		Granted at once when the caller holds it (same lock group);
+ *		released after the job's last commit, before the caller hears of
+ *		the result, so that nothing of ours is left behind when the call
+ *		returns.  An abort releases session locks too.
  */
 void
-dbreset_job_hold_database_lock(Oid dbid, uint16 objsubid, LOCKMODE mode)
+dbreset_job_hold_lock(Oid classid, Oid objid, uint16 objsubid, LOCKMODE mode)
 {
-	if (MyNumSessionLocks >= DBRESET_MAX_SESSION_LOCKS)
-		elog(ERROR, "too many dbreset session locks");
-	LockSharedObjectForSession(DatabaseRelationId, dbid, objsubid, mode);
-	MySessionLocks[MyNumSessionLocks].dbid = dbid;
-	MySessionLocks[MyNumSessionLocks].objsubid = objsubid;
-	MySessionLocks[MyNumSessionLocks].mode = mode;
-	MyNumSessionLocks++;
+	MemoryContext oldcontext = MemoryContextSwitchTo(TopMemoryContext);
+	DbresetSessionLock *lock = palloc(sizeof(DbresetSessionLock));
+
+	LockSharedObjectForSession(classid, objid, objsubid, mode);
+	lock->classid = classid;
+	lock->objid = objid;
+	lock->objsubid = objsubid;
+	lock->mode = mode;
+	MySessionLocks = lappend(MySessionLocks, lock);
+	MemoryContextSwitchTo(oldcontext);
 }
 
 /*
  * release_session_locks
- *		Let go of what dbreset_job_hold_database_lock() took.
+ *		Let go of what dbreset_job_hold_lock() took.
  */
 static void
 release_session_locks(void)
 {
-	while (MyNumSessionLocks > 0)
+	ListCell   *lc;
+
+	foreach(lc, MySessionLocks)
 	{
-		MyNumSessionLocks--;
-		UnlockSharedObjectForSession(DatabaseRelationId,
-									 MySessionLocks[MyNumSessionLocks].dbid,
-									 MySessionLocks[MyNumSessionLocks].objsubid,
-									 MySessionLocks[MyNumSessionLocks].mode);
+		DbresetSessionLock *lock = (DbresetSessionLock *) lfirst(lc);
+
+		UnlockSharedObjectForSession(lock->classid, lock->objid,
+									 lock->objsubid, lock->mode);
 	}
+	list_free_deep(MySessionLocks);
+	MySessionLocks = NIL;
 }
 
 /*

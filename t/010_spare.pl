@@ -208,9 +208,25 @@ is($ret, 0, 'a reset without keep_spare');
 ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM dbreset.spares()'),
 	'drops the spare kept earlier');
 
-# 6. kill -9 of the caller mid-swap: the swap is one transaction
-psql_verbose($node, 'postgres',
+# 5b. a spare that is not as the maker left it -- here a forged one, with
+#     a marker comment written by another transaction -- is not used
+my $appoid = $node->safe_psql('postgres', "SELECT oid FROM pg_database WHERE datname = 'app'");
+my ($tploid, $tplxmin) = split /\|/, $node->safe_psql('postgres',
+	"SELECT oid, xmin FROM pg_database WHERE datname = 'tpl'");
+$node->safe_psql('postgres',
+	"CREATE DATABASE dbreset_spare_$appoid TEMPLATE tpl ALLOW_CONNECTIONS false");
+$node->safe_psql('postgres',
+	"COMMENT ON DATABASE dbreset_spare_$appoid IS 'dbreset spare of database $appoid from template $tploid row $tplxmin, made by hand'");
+is($node->safe_psql('postgres', "SELECT state FROM dbreset.spares() WHERE dbname = 'app'"),
+	'stale', 'a forged spare is listed as stale');
+($ret, $out, $err) = psql_verbose($node, 'postgres',
 	"SELECT dbreset.reset_database('app', 'tpl', keep_spare => true)");
+like($err,
+	qr/NOTICE:  00000: no spare of template "tpl" was used for database "app": it has been altered since it was made/,
+	'and is not swapped in');
+ok(spare_ready('app'), 'it is dropped and a real spare made');
+
+# 6. kill -9 of the caller mid-swap: the swap is one transaction
 ok(spare_ready('app'), 'a spare to swap');
 $node->safe_psql('app', 'CREATE TABLE t AS SELECT generate_series(1, 100) AS i');
 $frozen = $node->background_psql('app', on_error_stop => 0);
