@@ -451,6 +451,7 @@ tidy(Oid target, Oid keep_template, bool *kept, int *skipped)
 	return ndropped;
 }
 
+#ifdef DBRESET_HAVE_CREATEDB_OID
 /*
  * oid_has_directory
  *		Whether a directory for database OID oid exists in any tablespace,
@@ -478,6 +479,7 @@ oid_has_directory(Oid oid)
 	table_close(rel, AccessShareLock);
 	return found;
 }
+#endif
 
 /*
  * forget_record
