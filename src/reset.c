@@ -135,7 +135,26 @@ reset_job_run(const void *argp, StringInfo result)
 
 	dbreset_job_next_transaction();
 	newid = get_database_oid(dbname, false);
-	dbreset_apply_db_props(newid, props);
+	PG_TRY();
+	{
+		dbreset_apply_db_props(newid, props);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(jobcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		edata->detail = edata->detail ?
+			psprintf("%s %s", edata->message, edata->detail) :
+			edata->message;
+		edata->message = psprintf("database \"%s\" was created again from template \"%s\", but what it kept could not be given back",
+								  dbname, NameStr(args->source));
+		edata->hint = pstrdup("It does not allow connections yet, and has no grants, comment or settings: restore them, then run ALTER DATABASE ... ALLOW_CONNECTIONS true.");
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
 }
 
 const DbresetJob dbreset_reset_job = {
