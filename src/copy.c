@@ -76,6 +76,7 @@ check_collation_version(const char *srcname, Oid srcid)
 	Datum		argvalues[1];
 	char	   *recorded;
 	char	   *actual;
+	MemoryContext callercxt = CurrentMemoryContext;
 
 	argvalues[0] = ObjectIdGetDatum(srcid);
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -90,8 +91,9 @@ check_collation_version(const char *srcname, Oid srcid)
 			 srcid);
 	recorded = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	actual = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-	recorded = recorded ? pstrdup(recorded) : NULL;
-	actual = actual ? pstrdup(actual) : NULL;
+	/* out of SPI's memory, which SPI_finish() frees */
+	recorded = recorded ? MemoryContextStrdup(callercxt, recorded) : NULL;
+	actual = actual ? MemoryContextStrdup(callercxt, actual) : NULL;
 	SPI_finish();
 	PopActiveSnapshot();
 

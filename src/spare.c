@@ -68,9 +68,11 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
+#include "storage/bufmgr.h"
 #include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/lmgr.h"
+#include "storage/md.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -320,7 +322,13 @@ creating_path(Oid target, Oid oid, Oid spcid)
  *		pg_database is locked in ShareLock mode meanwhile: CREATE DATABASE
  *		holds RowExclusiveLock on it from choosing its OID until it
  *		commits, so no CREATE DATABASE that might have taken the recorded
- *		OID can be under way while we look and remove.
+ *		OID can be under way while we look and remove.  If one is, we do
+ *		nothing now rather than wait (and make others wait behind us).
+ *
+ *		The record also covers a maker whose transaction aborted after
+ *		CREATE DATABASE returned (an error in the comment or the commit),
+ *		where createdb()'s own cleanup no longer runs: its buffers and
+ *		fsync requests go with its files, as in createdb's cleanup.
  */
 static int
 remove_crashed_copies(Oid target)
@@ -328,11 +336,11 @@ remove_crashed_copies(Oid target)
 	DIR		   *dir = AllocateDir(CREATING_DIR);
 	struct dirent *de;
 	int			nremoved = 0;
+	bool		locked = false;
 
 	if (dir == NULL)
 		return 0;				/* nothing was ever recorded */
 
-	LockRelationOid(DatabaseRelationId, ShareLock);
 	while ((de = ReadDir(dir, CREATING_DIR)) != NULL)
 	{
 		unsigned int t,
@@ -345,6 +353,17 @@ remove_crashed_copies(Oid target)
 			continue;
 		if (OidIsValid(target) && t != target)
 			continue;
+
+		/*
+		 * Best effort, retried by the next call: never make CREATE, ALTER
+		 * or DROP DATABASE queue behind us while a long copy runs.
+		 */
+		if (!locked)
+		{
+			if (!ConditionalLockRelationOid(DatabaseRelationId, ShareLock))
+				break;
+			locked = true;
+		}
 
 		/* a maker at work on it (ours, if we are one, is granted again) */
 		SET_LOCKTAG_OBJECT(tag, InvalidOid, DatabaseRelationId, t,
@@ -361,6 +380,13 @@ remove_crashed_copies(Oid target)
 
 			if (stat(dbpath, &st) == 0)
 			{
+				/*
+				 * As createdb_failure_callback() does: a copy that failed
+				 * after CREATE DATABASE returned may still have dirty
+				 * buffers and fsync requests for its files.
+				 */
+				DropDatabaseBuffers(oid);
+				ForgetDatabaseSyncRequests(oid);
 				if (!rmtree(dbpath, true))
 					ereport(WARNING,
 							(errmsg("could not remove the files of a half-made spare in \"%s\"",
@@ -381,7 +407,8 @@ remove_crashed_copies(Oid target)
 		LockRelease(&tag, ExclusiveLock, false);
 	}
 	FreeDir(dir);
-	UnlockRelationOid(DatabaseRelationId, ShareLock);
+	if (locked)
+		UnlockRelationOid(DatabaseRelationId, ShareLock);
 	return nremoved;
 }
 
@@ -483,16 +510,12 @@ oid_has_directory(Oid oid)
 
 /*
  * forget_record
- *		Remove the record of a spare being made (its creation committed, or
- *		failed and was cleaned up by createdb() itself); as error cleanup,
- *		PG_ENSURE_ERROR_CLEANUP's callback.
+ *		Remove the record of a spare being made, once its creation has
+ *		committed.
  */
 static void
-forget_record(int code, Datum arg)
+forget_record(const char *record)
 {
-	const char *record = (const char *) DatumGetPointer(arg);
-
-	(void) code;
 	if (record && unlink(record) != 0 && errno != ENOENT)
 		ereport(WARNING,
 				(errcode_for_file_access(),
@@ -504,8 +527,7 @@ forget_record(int code, Datum arg)
  *		Worker side, in a transaction: create the spare of target from
  *		template_id, unless the template is not sealed or the target is
  *		gone.  On 15+ its OID is chosen and recorded first (see the file
- *		header), and the record removed once the creation has committed or
- *		failed.  The marker comment is written in the same transaction as
+ *		header), and the record removed once the creation has committed.  The marker comment is written in the same transaction as
  *		the spare's row: spare_state() checks that they still match.
  *		What must outlive the commit lives in a context of its own.
  */
@@ -589,20 +611,20 @@ make_spare(const DbresetSpareTask *task)
 	sql = dbreset_create_statement(&args, props, oid, &how);
 	MemoryContextSwitchTo(oldcontext);
 
-	PG_ENSURE_ERROR_CLEANUP(forget_record, PointerGetDatum(record));
-	{
-		dbreset_run_utility(sql);
-		dbreset_run_utility(psprintf("COMMENT ON DATABASE %s IS %s",
-									 quote_identifier(NameStr(args.dbname)),
-									 quote_literal_cstr(psprintf(SPARE_MARKER ", made %s",
-																 task->target,
-																 task->template_id,
-																 xmin,
-																 timestamptz_to_str(GetCurrentTimestamp())))));
-		dbreset_job_next_transaction();
-	}
-	PG_END_ENSURE_ERROR_CLEANUP(forget_record, PointerGetDatum(record));
-	forget_record(0, PointerGetDatum(record));
+	/*
+	 * On an error the record stays: whatever createdb() did or did not
+	 * clean up, the next call removes what is left (remove_crashed_copies).
+	 */
+	dbreset_run_utility(sql);
+	dbreset_run_utility(psprintf("COMMENT ON DATABASE %s IS %s",
+								 quote_identifier(NameStr(args.dbname)),
+								 quote_literal_cstr(psprintf(SPARE_MARKER ", made %s",
+															 task->target,
+															 task->template_id,
+															 xmin,
+															 timestamptz_to_str(GetCurrentTimestamp())))));
+	dbreset_job_next_transaction();
+	forget_record(record);
 
 	ereport(LOG,
 			(errmsg("dbreset made spare \"%s\" of database \"%s\" from template \"%s\"",

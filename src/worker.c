@@ -67,6 +67,7 @@
 #include "storage/shm_toc.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
@@ -571,6 +572,8 @@ dbreset_job_hold_lock(Oid classid, Oid objid, uint16 objsubid, LOCKMODE mode)
 	DbresetSessionLock *lock = palloc(sizeof(DbresetSessionLock));
 
 	LockSharedObjectForSession(classid, objid, objsubid, mode);
+	/* as LockSharedObject() does: see what was committed while we waited */
+	AcceptInvalidationMessages();
 	lock->classid = classid;
 	lock->objid = objid;
 	lock->objsubid = objsubid;
