@@ -54,6 +54,28 @@
 PG_FUNCTION_INFO_V1(dbreset_reset_database);
 
 /*
+ * rethrow_as
+ *		In a PG_CATCH of the reset job, past its point of no return: re-throw
+ *		the error with message (what state the database is in) in front,
+ *		the original message and detail as its detail, and hint; SQLSTATE
+ *		kept.  Called in a memory context that survives FlushErrorState(),
+ *		in which message and hint were allocated.
+ */
+static void
+rethrow_as(char *message, char *hint)
+{
+	ErrorData  *edata = CopyErrorData();
+
+	FlushErrorState();
+	edata->detail = edata->detail ?
+		psprintf("%s %s", edata->message, edata->detail) :
+		edata->message;
+	edata->message = message;
+	edata->hint = hint;
+	ReThrowError(edata);
+}
+
+/*
  * reset_job_run
  *		The reset job, in the worker: drop args->dbname and create it again
  *		from args->source with everything props.c reads.  The result is the
@@ -118,18 +140,10 @@ reset_job_run(const void *argp, StringInfo result)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
 		MemoryContextSwitchTo(jobcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		edata->detail = edata->detail ?
-			psprintf("%s %s", edata->message, edata->detail) :
-			edata->message;
-		edata->message = psprintf("database \"%s\" was dropped but could not be created again from template \"%s\"",
-								  dbname, NameStr(args->source));
-		edata->hint = psprintf("Create it with: %s", sql);
-		ReThrowError(edata);
+		rethrow_as(psprintf("database \"%s\" was dropped but could not be created again from template \"%s\"",
+							dbname, NameStr(args->source)),
+				   psprintf("Create it with: %s", sql));
 	}
 	PG_END_TRY();
 
@@ -141,18 +155,10 @@ reset_job_run(const void *argp, StringInfo result)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
 		MemoryContextSwitchTo(jobcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		edata->detail = edata->detail ?
-			psprintf("%s %s", edata->message, edata->detail) :
-			edata->message;
-		edata->message = psprintf("database \"%s\" was created again from template \"%s\", but what it kept could not be given back",
-								  dbname, NameStr(args->source));
-		edata->hint = pstrdup("It does not allow connections yet, and has no grants, comment or settings: restore them, then run ALTER DATABASE ... ALLOW_CONNECTIONS true.");
-		ReThrowError(edata);
+		rethrow_as(psprintf("database \"%s\" was created again from template \"%s\", but what it kept could not be given back",
+							dbname, NameStr(args->source)),
+				   pstrdup("It does not allow connections yet, and has no grants, comment or settings: restore them, then run ALTER DATABASE ... ALLOW_CONNECTIONS true."));
 	}
 	PG_END_TRY();
 }

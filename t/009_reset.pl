@@ -36,16 +36,6 @@ $node->safe_psql('postgres',
 	'GRANT EXECUTE ON FUNCTION dbreset.reset_database(name, name, boolean, interval),
 	 dbreset.clone_database(name, name, boolean, interval) TO rs_owner');
 
-# is_fresh(db): 1 if db is a new copy of tpl (no t, a "fresh" table)
-sub is_fresh
-{
-	my ($db) = @_;
-	return $node->safe_psql($db,
-		"SELECT count(*) FILTER (WHERE relname = 'fresh') = 1
-		    AND count(*) FILTER (WHERE relname = 't') = 0
-		 FROM pg_class WHERE relname IN ('t', 'fresh')") eq 't' ? 1 : 0;
-}
-
 # holds_lock(db, mode): whether some process holds the lock on db in mode
 sub holds_lock
 {
@@ -73,7 +63,7 @@ like(session_error($_), qr/terminating connection due to administrator command/,
 	'a session on the database was terminated')
   for @s;
 is(bystander_alive($other), 1, 'a session on another database was not');
-is(is_fresh('app'), 1, 'the database is a fresh copy of the template');
+is(is_fresh($node, 'app'), 1, 'the database is a fresh copy of the template');
 is($node->safe_psql('postgres',
 		"SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = 'app'"),
 	'kept', 'its comment was kept');
@@ -125,7 +115,7 @@ else
 	like($nc_err, qr/database "app" does not exist/,
 		'before 15 the connection made during the reset gets 3D000 (new OID)');
 }
-is(is_fresh('app'), 1, 'the reset went through once the template was free');
+is(is_fresh($node, 'app'), 1, 'the reset went through once the template was free');
 
 # 3. a template that stays busy: refused, nothing touched
 my $holder2 = $node->background_psql('tpl', on_error_stop => 0);
@@ -226,7 +216,7 @@ like($err, qr/STRATEGY FILE_COPY\n/,
 ($ret, $out, $err) = psql_verbose($node, 'postgres',
 	"CREATE DATABASE app2 TEMPLATE tpl");
 is($ret, 0, 'the template itself is intact: it can be copied again');
-is(is_fresh('app2'), 1, 'into a fresh copy');
+is(is_fresh($node, 'app2'), 1, 'into a fresh copy');
 
 end_session($other);
 $node->stop;

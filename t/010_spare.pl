@@ -58,16 +58,6 @@ CREATE FUNCTION db_props(db name) RETURNS jsonb LANGUAGE sql AS $$
 $$;
 ));
 
-# is_fresh(db): 1 if db is a new copy of tpl
-sub is_fresh
-{
-	my ($db) = @_;
-	return $node->safe_psql($db,
-		"SELECT count(*) FILTER (WHERE relname = 'fresh') = 1
-		    AND count(*) FILTER (WHERE relname = 't') = 0
-		 FROM pg_class WHERE relname IN ('t', 'fresh')") eq 't' ? 1 : 0;
-}
-
 # spare_ready(db): until a ready spare of db is listed and nothing is left
 # to drop
 sub spare_ready
@@ -126,7 +116,7 @@ like(session_error($_), qr/terminating connection due to administrator command/,
   for @s;
 is($node->safe_psql('postgres', "SELECT oid FROM pg_database WHERE datname = 'app'"),
 	$spare_oid, 'the database is now the spare');
-is(is_fresh('app'), 1, 'a fresh copy of the template');
+is(is_fresh($node, 'app'), 1, 'a fresh copy of the template');
 is($node->safe_psql('postgres',
 		"SELECT count(*) FROM jsonb_each(db_props('app')) a
 		 FULL JOIN jsonb_each('$before'::jsonb) b USING (key)
@@ -166,7 +156,7 @@ $caller->query_until(qr/done/, '');
 $newcomer->finish;
 like($nc_err, qr/database "app" does not exist/,
 	'a connection that waited during the swap gets "does not exist" (core\'s 3D000)');
-is(is_fresh('app'), 1, 'the swap went through');
+is(is_fresh($node, 'app'), 1, 'the swap went through');
 end_session($frozen);
 ok(spare_ready('app'), 'and the next spare is ready');
 
@@ -251,7 +241,7 @@ is(row_count($node, 'app'), 100, 'it is the old database, with its data');
 ($ret, $out, $err) = psql_verbose($node, 'postgres',
 	"SELECT dbreset.reset_database('app', 'tpl', keep_spare => true)");
 is($ret, 0, 'the next reset works');
-is(is_fresh('app'), 1, 'and gives a fresh copy');
+is(is_fresh($node, 'app'), 1, 'and gives a fresh copy');
 ok(spare_ready('app'), 'with a spare made after it');
 is_deeply(orphans(), [], 'nothing is orphaned under base/');
 

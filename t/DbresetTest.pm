@@ -20,7 +20,7 @@ use Test::More;
 our @EXPORT = qw(new_node make_db db_exists row_count wait_for_sessions
   stop_process continue_process wait_for_drop_lock wait_for_no_worker
   session_pid end_session session_error psql_verbose bystander
-  bystander_alive worker_pid wait_for_lock_waiter);
+  bystander_alive worker_pid wait_for_lock_waiter is_fresh);
 
 # new_node(name, %params)
 #	A started cluster with dbreset created in database postgres.  %params:
@@ -204,6 +204,18 @@ WHERE locktype = 'object' AND classid = 'pg_database'::regclass
   AND objid = (SELECT oid FROM pg_database WHERE datname = '$dbname')
   AND NOT granted)) or die "$who never waited for the lock on $dbname";
 	return;
+}
+
+# is_fresh(node, dbname): 1 if dbname is a fresh copy of the reset tests'
+#	template -- it has the template's table "fresh" and not the table "t"
+#	that make_db() and the tests create -- else 0.
+sub is_fresh
+{
+	my ($node, $db) = @_;
+	return $node->safe_psql($db,
+		"SELECT count(*) FILTER (WHERE relname = 'fresh') = 1
+		    AND count(*) FILTER (WHERE relname = 't') = 0
+		 FROM pg_class WHERE relname IN ('t', 'fresh')") eq 't' ? 1 : 0;
 }
 
 # wait_for_no_worker(node): until no dbreset worker is left
