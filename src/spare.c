@@ -844,8 +844,6 @@ dbreset_swap_spare(const char *dbname, Oid target, Oid spare)
 												  CurrentMemoryContext);
 	char	   *spare_name = get_database_name(spare);
 	char	   *old_name = psprintf(OLD_PREFIX "%u", spare);
-	HeapTuple	tup;
-	Oid			spare_owner;
 
 	dbreset_run_utility(psprintf("ALTER DATABASE %s RENAME TO %s",
 								 quote_identifier(dbname),
@@ -862,17 +860,11 @@ dbreset_swap_spare(const char *dbname, Oid target, Oid spare)
 						 psprintf(OLD_MARKER ", replaced %s", spare,
 								  timestamptz_to_str(GetCurrentTimestamp())));
 
-	/* the new one: what the target had */
-	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(spare));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for database %u", spare);
-	spare_owner = ((Form_pg_database) GETSTRUCT(tup))->datdba;
-	ReleaseSysCache(tup);
-	if (spare_owner != props->owner)
-		dbreset_run_utility(psprintf("ALTER DATABASE %s OWNER TO %s",
-									 quote_identifier(dbname),
-									 quote_identifier(GetUserNameFromId(props->owner, false))));
-	/* the spare's marker goes: replaced by the comment, if there is one */
+	/*
+	 * The new one: what the target had.  Its owner is the target's already
+	 * (spare_state); the spare's marker goes, replaced by the comment if
+	 * there is one.
+	 */
 	if (props->comment == NULL)
 		CreateSharedComments(spare, DatabaseRelationId, NULL);
 	CommandCounterIncrement();
