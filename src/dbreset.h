@@ -17,6 +17,7 @@
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 #include "pgstat.h"
+#include "postmaster/bgworker.h"
 #include "storage/lockdefs.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
@@ -103,6 +104,9 @@ typedef struct DbresetJob
 
 typedef struct DbresetJobHandle DbresetJobHandle;
 
+extern void dbreset_init_worker(BackgroundWorker *worker,
+								const char *function, const char *type,
+								int extra_flags);
 extern DbresetJobHandle *dbreset_job_start(DbresetJobKind kind,
 										   const void *args, Size args_len,
 										   const char *description);

@@ -727,16 +727,10 @@ dbreset_start_spare_worker(Oid target, Oid former_target, Oid template_id,
 	task.file_copy_threshold = settings->file_copy_threshold;
 	task.file_copy_clone = settings->file_copy_clone;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
-		BGWORKER_BACKEND_DATABASE_CONNECTION | DBRESET_SPARE_WORKER_FLAGS;
-	worker.bgw_start_time = BgWorkerStart_ConsistentState;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "dbreset");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "dbreset_spare_worker_main");
+	dbreset_init_worker(&worker, "dbreset_spare_worker_main",
+						"dbreset spare worker", DBRESET_SPARE_WORKER_FLAGS);
 	snprintf(worker.bgw_name, BGW_MAXLEN, "dbreset spare worker for database %u",
 			 target);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "dbreset spare worker");
 	memcpy(worker.bgw_extra, &task, sizeof(task));
 	worker.bgw_notify_pid = 0;
 

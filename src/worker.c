@@ -355,6 +355,27 @@ dbreset_receive(DbresetJobHandle *job, StringInfo result)
 }
 
 /*
+ * dbreset_init_worker
+ *		What every dbreset background worker registration has in common: a
+ *		dynamic worker of this library, connected to a database, started
+ *		once the server is consistent and never restarted.  The caller sets
+ *		its name, its argument and whom to notify.
+ */
+void
+dbreset_init_worker(BackgroundWorker *worker, const char *function,
+					const char *type, int extra_flags)
+{
+	memset(worker, 0, sizeof(*worker));
+	worker->bgw_flags = BGWORKER_SHMEM_ACCESS |
+		BGWORKER_BACKEND_DATABASE_CONNECTION | extra_flags;
+	worker->bgw_start_time = BgWorkerStart_ConsistentState;
+	worker->bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker->bgw_library_name, BGW_MAXLEN, "dbreset");
+	snprintf(worker->bgw_function_name, BGW_MAXLEN, "%s", function);
+	snprintf(worker->bgw_type, BGW_MAXLEN, "%s", type);
+}
+
+/*
  * dbreset_job_start
  *		Start a background worker for job "kind" with the given arguments;
  *		"description" names what it does in messages ("dropping database
@@ -424,16 +445,9 @@ dbreset_job_start(DbresetJobKind kind, const void *args, Size args_len,
 	shm_mq_set_receiver(job->mq, MyProc);
 	job->mqh = shm_mq_attach(job->mq, job->seg, NULL);
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
-		BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_ConsistentState;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "dbreset");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "dbreset_worker_main");
+	dbreset_init_worker(&worker, "dbreset_worker_main", "dbreset worker", 0);
 	snprintf(worker.bgw_name, BGW_MAXLEN, "dbreset worker for PID %d",
 			 MyProcPid);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "dbreset worker");
 	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(job->seg));
 	worker.bgw_notify_pid = MyProcPid;
 
