@@ -8,7 +8,8 @@ EXTVERSION = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*
 
 MODULE_big = dbreset
 OBJS = src/dbreset.o src/dblock.o src/drop.o src/sessions.o src/worker.o \
-       src/props.o src/copy.o src/reset.o src/clone.o src/snapshot.o src/spare.o
+       src/props.o src/copy.o src/reset.o src/clone.o src/snapshot.o src/spare.o \
+       src/lock.o src/blockers.o src/bulk.o
 DATA = $(wildcard $(EXTENSION)--*.sql)
 PGFILEDESC = "dbreset - force-drop, reset and copy databases from SQL"
 

@@ -3,25 +3,85 @@
 -- complain if script is sourced in psql, rather than via ALTER EXTENSION
 \echo Use "ALTER EXTENSION dbreset UPDATE TO '1.1'" to load this file. \quit
 
--- 1.1 adds reset_database(), snapshot_database(), clone_database(), spares()
--- and drop_spares();
--- of 1.0's objects it changes only comments.  Its C library refuses calls
+-- 1.1 adds reset_database(), snapshot_database(), clone_database(),
+-- spares(), drop_spares(), drop_blockers(), lock_database(),
+-- unlock_database() and force_drop_databases().  Of 1.0's functions,
+-- sessions() gains a trailing column and terminate_sessions() and
+-- force_drop_database() gain trailing arguments with defaults, so every
+-- call that worked with 1.0 works the same; their C library refuses calls
 -- after a write, never returns while its worker runs, and mirrors core's
 -- permissions.
+--
+-- A function's arguments and result cannot be altered in place, so those
+-- three are dropped and created again.  The privileges granted on them
+-- (or revoked) since 1.0 was installed are carried over to the new ones;
+-- as they are granted by this script, pg_dump counts them among the
+-- extension's initial privileges (README, "Upgrading from 1.0").
 --
 -- A fresh 1.1 install owns its schema.  An install updated from 1.0 cannot:
 -- 1.0 lives in schema dbreset itself, and an extension may not own the
 -- schema it is in.  After DROP EXTENSION, such an install leaves the empty
 -- schema dbreset behind (README, "Uninstall").
 
+CREATE TABLE dbreset.update_acl AS
+SELECT p.oid::regprocedure::text AS old_function, p.proacl AS acl
+FROM pg_catalog.pg_proc p
+WHERE p.oid IN ('dbreset.sessions(name)'::regprocedure,
+                'dbreset.terminate_sessions(name, interval)'::regprocedure,
+                'dbreset.force_drop_database(name, boolean, interval)'::regprocedure);
+
+DROP FUNCTION dbreset.sessions(name);
+DROP FUNCTION dbreset.terminate_sessions(name, interval);
+DROP FUNCTION dbreset.force_drop_database(name, boolean, interval);
+
+CREATE FUNCTION dbreset.sessions(dbname name DEFAULT NULL)
+RETURNS TABLE (pid int, datname name, usename name, application_name text,
+               client_addr inet, backend_type text, state text,
+               backend_start timestamptz, xact_start timestamptz,
+               query_start timestamptz, wait_event_type text,
+               wait_event text, query text, can_terminate boolean,
+               database_state text)
+AS 'MODULE_PATHNAME', 'dbreset_sessions'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION dbreset.sessions(name) IS
+'sessions connected to a database (NULL: to any), read live, whether the caller may terminate each, and whether the database is open, locked or closed';
+
+CREATE FUNCTION dbreset.terminate_sessions(dbname name,
+                                           timeout interval DEFAULT '5s',
+                                           grace interval DEFAULT '0')
+RETURNS TABLE (pid int, usename name, application_name text,
+               client_addr inet, state text, query text)
+AS 'MODULE_PATHNAME', 'dbreset_terminate_sessions'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dbreset.terminate_sessions(name, interval, interval) IS
+'terminate every other session connected to a database and wait until they are gone';
+
+CREATE FUNCTION dbreset.force_drop_database(dbname name,
+                                            if_exists boolean DEFAULT false,
+                                            timeout interval DEFAULT '5s',
+                                            grace interval DEFAULT '0',
+                                            rollback_prepared boolean DEFAULT false)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'dbreset_force_drop_database'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dbreset.force_drop_database(name, boolean, interval, interval, boolean) IS
+'drop a database, terminating the sessions connected to it; returns how many were terminated';
+
+REVOKE ALL ON FUNCTION dbreset.terminate_sessions(name, interval, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION dbreset.force_drop_database(name, boolean, interval, interval, boolean) FROM PUBLIC;
+
 CREATE FUNCTION dbreset.reset_database(dbname name, template name,
                                        keep_spare boolean DEFAULT false,
-                                       timeout interval DEFAULT '5s')
+                                       timeout interval DEFAULT '5s',
+                                       grace interval DEFAULT '0')
 RETURNS integer
 AS 'MODULE_PATHNAME', 'dbreset_reset_database'
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
 
-COMMENT ON FUNCTION dbreset.reset_database(name, name, boolean, interval) IS
+COMMENT ON FUNCTION dbreset.reset_database(name, name, boolean, interval, interval) IS
 'drop a database and create it again from a template, terminating its sessions and keeping its owner, grants, comment, settings and limits; returns how many sessions were terminated';
 
 CREATE FUNCTION dbreset.snapshot_database(dbname name, snapshot name,
@@ -44,7 +104,7 @@ LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
 COMMENT ON FUNCTION dbreset.clone_database(name, name, boolean, interval) IS
 'CREATE DATABASE target TEMPLATE source, waiting for or terminating the sessions on the source';
 
-REVOKE ALL ON FUNCTION dbreset.reset_database(name, name, boolean, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION dbreset.reset_database(name, name, boolean, interval, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION dbreset.snapshot_database(name, name, boolean, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION dbreset.clone_database(name, name, boolean, interval) FROM PUBLIC;
 
@@ -65,3 +125,84 @@ COMMENT ON FUNCTION dbreset.drop_spares(name) IS
 'drop the spares and old databases kept for a database (NULL: for every database); returns how many were dropped';
 
 REVOKE ALL ON FUNCTION dbreset.drop_spares(name) FROM PUBLIC;
+
+CREATE FUNCTION dbreset.drop_blockers(dbname name)
+RETURNS TABLE (kind text, object text, detail text, blocks boolean)
+AS 'MODULE_PATHNAME', 'dbreset_drop_blockers'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION dbreset.drop_blockers(name) IS
+'every reason force_drop_database() by the current user would fail now (blocks), and what it would do besides (not blocks); changes nothing';
+
+CREATE FUNCTION dbreset.lock_database(dbname name,
+                                      grace interval DEFAULT '0',
+                                      timeout interval DEFAULT '5s')
+RETURNS integer
+AS 'MODULE_PATHNAME', 'dbreset_lock_database'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dbreset.lock_database(name, interval, interval) IS
+'maintenance mode: commit ALLOW_CONNECTIONS false, then terminate the sessions; returns how many were terminated';
+
+CREATE FUNCTION dbreset.unlock_database(dbname name)
+RETURNS void
+AS 'MODULE_PATHNAME', 'dbreset_unlock_database'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dbreset.unlock_database(name) IS
+'allow connections again to a database that lock_database() locked';
+
+CREATE FUNCTION dbreset.force_drop_databases(pattern text,
+                                             dry_run boolean DEFAULT false,
+                                             timeout interval DEFAULT '5s')
+RETURNS TABLE (datname name, terminated integer, error text)
+AS 'MODULE_PATHNAME', 'dbreset_force_drop_databases'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dbreset.force_drop_databases(text, boolean, interval) IS
+'force-drop every database whose name matches a LIKE pattern, except templates, protected databases and the current one, each in its own transaction; one row per database';
+
+REVOKE ALL ON FUNCTION dbreset.lock_database(name, interval, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION dbreset.unlock_database(name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION dbreset.force_drop_databases(text, boolean, interval) FROM PUBLIC;
+
+-- the privileges of the three re-created functions, as they were: the
+-- grants of 1.0's install script are repeated above, so only a function
+-- whose privileges were changed since needs anything done
+DO $$
+DECLARE
+    f record;
+    g record;
+BEGIN
+    FOR f IN
+        SELECT u.acl,
+               CASE u.old_function
+                   WHEN 'dbreset.sessions(name)'
+                   THEN 'dbreset.sessions(name)'::regprocedure
+                   WHEN 'dbreset.terminate_sessions(name,interval)'
+                   THEN 'dbreset.terminate_sessions(name,interval,interval)'::regprocedure
+                   ELSE 'dbreset.force_drop_database(name,boolean,interval,interval,boolean)'::regprocedure
+               END AS fn
+        FROM dbreset.update_acl u
+        WHERE u.acl IS NOT NULL
+    LOOP
+        CONTINUE WHEN f.acl = (SELECT p.proacl FROM pg_catalog.pg_proc p
+                               WHERE p.oid = f.fn);
+        EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f.fn);
+        FOR g IN
+            SELECT a.grantee, a.is_grantable
+            FROM pg_catalog.aclexplode(f.acl) a
+            WHERE a.privilege_type = 'EXECUTE'
+              AND a.grantee <> (SELECT p.proowner FROM pg_catalog.pg_proc p
+                                WHERE p.oid = f.fn)
+        LOOP
+            EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %s%s', f.fn,
+                           CASE WHEN g.grantee = 0 THEN 'PUBLIC'
+                                ELSE quote_ident(pg_catalog.pg_get_userbyid(g.grantee)) END,
+                           CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+        END LOOP;
+    END LOOP;
+END
+$$;
+
+DROP TABLE dbreset.update_acl;

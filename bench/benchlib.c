@@ -208,7 +208,7 @@ check_max_connections(int max_n)
 
 /*
  * Whether the function with the given regprocedure signature, such as
- * "dbreset.reset_database(name, name, boolean, interval)", exists in
+ * "dbreset.reset_database(name, name, boolean, interval, interval)", exists in
  * database ADMIN_DB.  The signature must not contain a quote.
  */
 bool

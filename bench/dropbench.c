@@ -109,7 +109,7 @@ connect_admin(bool want[NUM_CONTENDERS], int max_n, bool drop_existing)
 	if (want[C_DBRESET] &&
 		!function_exists("dbreset.force_drop_database(name, boolean,"
 						 " interval)"))
-		die("function dbreset.force_drop_database(name, boolean, interval)"
+		die("function dbreset.force_drop_database(name, boolean, interval, interval, boolean)"
 			" not found in database \"" ADMIN_DB "\": CREATE EXTENSION dbreset,"
 			" or skip the contender with -c");
 	/* room for the sessions, admin, autovacuum and some slack */

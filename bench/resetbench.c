@@ -167,8 +167,8 @@ static const ContenderDef contenders[NUM_CONTENDERS] = {
 
 /* Functions of dbreset this program calls */
 static const char *const needed_functions[] = {
-	"dbreset.reset_database(name, name, boolean, interval)",
-	"dbreset.terminate_sessions(name, interval)",
+	"dbreset.reset_database(name, name, boolean, interval, interval)",
+	"dbreset.terminate_sessions(name, interval, interval)",
 	"dbreset.spares()",
 	"dbreset.drop_spares(name)",
 	NULL

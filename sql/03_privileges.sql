@@ -12,9 +12,9 @@ CREATE ROLE dbr_other LOGIN;
 CREATE ROLE dbr_member LOGIN IN ROLE dbr_owner;
 CREATE ROLE dbr_nologin NOLOGIN;
 CREATE ROLE dbr_nogrant LOGIN;
-GRANT EXECUTE ON FUNCTION dbreset.force_drop_database(name, boolean, interval)
+GRANT EXECUTE ON FUNCTION dbreset.force_drop_database(name, boolean, interval, interval, boolean)
     TO dbr_owner, dbr_other, dbr_member, dbr_nologin;
-GRANT EXECUTE ON FUNCTION dbreset.terminate_sessions(name, interval)
+GRANT EXECUTE ON FUNCTION dbreset.terminate_sessions(name, interval, interval)
     TO dbr_owner, dbr_other;
 
 CREATE DATABASE dbr_db1 OWNER dbr_owner;
@@ -76,8 +76,8 @@ SET dbreset.use_force_option = off;
 RESET ROLE;
 
 DROP FUNCTION public.drop_as_owner(name), public.drop_as_other(name);
-REVOKE ALL ON FUNCTION dbreset.force_drop_database(name, boolean, interval)
+REVOKE ALL ON FUNCTION dbreset.force_drop_database(name, boolean, interval, interval, boolean)
     FROM dbr_owner, dbr_other, dbr_member, dbr_nologin;
-REVOKE ALL ON FUNCTION dbreset.terminate_sessions(name, interval)
+REVOKE ALL ON FUNCTION dbreset.terminate_sessions(name, interval, interval)
     FROM dbr_owner, dbr_other;
 DROP ROLE dbr_member, dbr_owner, dbr_other, dbr_nologin, dbr_nogrant;

@@ -16,7 +16,7 @@ CREATE ROLE dbr_app_owner LOGIN CREATEDB;
 CREATE ROLE dbr_app_reader LOGIN;
 CREATE ROLE dbr_app_grantor LOGIN;
 CREATE ROLE dbr_no_createdb LOGIN;
-GRANT EXECUTE ON FUNCTION dbreset.reset_database(name, name, boolean, interval),
+GRANT EXECUTE ON FUNCTION dbreset.reset_database(name, name, boolean, interval, interval),
     dbreset.snapshot_database(name, name, boolean, interval),
     dbreset.clone_database(name, name, boolean, interval)
     TO dbr_app_owner, dbr_app_reader, dbr_no_createdb;
@@ -299,7 +299,7 @@ DROP DATABASE dbr_no_createdb_db;
 DROP TABLE saved CASCADE;
 DROP FUNCTION props_diff(jsonb, jsonb);
 DROP FUNCTION db_props(name);
-REVOKE ALL ON FUNCTION dbreset.reset_database(name, name, boolean, interval),
+REVOKE ALL ON FUNCTION dbreset.reset_database(name, name, boolean, interval, interval),
     dbreset.snapshot_database(name, name, boolean, interval),
     dbreset.clone_database(name, name, boolean, interval)
     FROM dbr_app_owner, dbr_app_reader, dbr_no_createdb;

@@ -151,6 +151,18 @@ dbreset_vxid_pid(VirtualTransactionId vxid)
 #endif
 
 /*
+ * dbreset_proc_lxid: the local transaction ID a process is running, or
+ * InvalidLocalTransactionId between transactions -- every major sets it in
+ * StartTransaction() and clears it in ProcArrayEndTransaction().  PGPROC
+ * keeps it in vxid.lxid on 17+, in lxid before.
+ */
+#if PG_VERSION_NUM >= 170000
+#define dbreset_proc_lxid(proc) ((proc)->vxid.lxid)
+#else
+#define dbreset_proc_lxid(proc) ((proc)->lxid)
+#endif
+
+/*
  * PostgreSQL 17: a background worker may connect as a role without LOGIN
  * when it passes BGWORKER_BYPASS_ROLELOGINCHECK.  Before 17 the worker
  * connects as the caller's authenticated user, which did log in.

@@ -188,7 +188,7 @@ dbreset_lock_source(const char *srcname, int timeout_ms)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to create database")));
 
-	srcid = dbreset_lock_database(srcname, ShareLock, timeout_ms);
+	srcid = dbreset_acquire_database_lock(srcname, ShareLock, timeout_ms);
 	if (!OidIsValid(srcid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_DATABASE),

@@ -107,7 +107,7 @@ lock_database_oid(const char *dbname, Oid dbid, LOCKMODE mode,
 }
 
 /*
- * dbreset_lock_database
+ * dbreset_acquire_database_lock
  *		Look the database up by name and lock it in the given mode,
  *		retrying if it was renamed or dropped while we waited, as dropdb()
  *		does.  Returns InvalidOid if there is no such database.  The lock is
@@ -118,7 +118,8 @@ lock_database_oid(const char *dbname, Oid dbid, LOCKMODE mode,
  *		asked for.
  */
 Oid
-dbreset_lock_database(const char *dbname, LOCKMODE mode, int timeout_ms)
+dbreset_acquire_database_lock(const char *dbname, LOCKMODE mode,
+							  int timeout_ms)
 {
 	int			save_nestlevel = NewGUCNestLevel();
 	Oid			dbid;

@@ -162,6 +162,62 @@ dbreset_get_timeout_arg(FunctionCallInfo fcinfo, int argno)
 }
 
 /*
+ * dbreset_get_grace_arg
+ *		Convert the grace interval passed as argument argno to milliseconds:
+ *		zero or more, capped as the timeout is.  A function declared by an
+ *		older install script has no such argument: no grace then.
+ */
+int
+dbreset_get_grace_arg(FunctionCallInfo fcinfo, int argno)
+{
+	Interval   *span;
+	double		usecs;
+
+	if (PG_NARGS() <= argno)
+		return 0;
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("grace must not be null")));
+
+	span = PG_GETARG_INTERVAL_P(argno);
+	usecs = (double) span->time +
+		((double) span->month * DAYS_PER_MONTH + span->day) *
+		(double) USECS_PER_DAY;
+
+	if (usecs < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("grace must not be negative")));
+
+	if (usecs / 1000.0 >= (double) INT_MAX)
+		return INT_MAX;
+	if (usecs > 0 && usecs < 1000.0)
+		return 1;
+	return (int) (usecs / 1000.0);
+}
+
+/*
+ * dbreset_get_bool_arg
+ *		The boolean passed as argument argno (named argname in messages),
+ *		refusing NULL; "absent" when
+ *		a function declared by an older install script has no such
+ *		argument.
+ */
+bool
+dbreset_get_bool_arg(FunctionCallInfo fcinfo, int argno, const char *argname,
+					 bool absent)
+{
+	if (PG_NARGS() <= argno)
+		return absent;
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", argname)));
+	return PG_GETARG_BOOL(argno);
+}
+
+/*
  * dbreset_check_not_protected
  *		Refuse a database named in dbreset.protected_databases.  The check is
  *		by name, and so is the worker's lookup, so a rename in between cannot

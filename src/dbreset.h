@@ -30,6 +30,9 @@ extern bool dbreset_use_force_option;
 /* Argument checks shared by the SQL-callable functions (dbreset.c) */
 extern char *dbreset_get_dbname_arg(FunctionCallInfo fcinfo, int argno);
 extern int	dbreset_get_timeout_arg(FunctionCallInfo fcinfo, int argno);
+extern int	dbreset_get_grace_arg(FunctionCallInfo fcinfo, int argno);
+extern bool dbreset_get_bool_arg(FunctionCallInfo fcinfo, int argno,
+								 const char *argname, bool absent);
 extern void dbreset_check_not_protected(const char *dbname);
 extern void dbreset_prevent_in_transaction_block(const char *what);
 
@@ -69,15 +72,20 @@ dbreset_proc_is_live(PGPROC *proc, int pid)
 /* sessions.c */
 extern DbresetSession *dbreset_collect_sessions(Oid dbid, int *nsessions);
 extern bool dbreset_may_terminate(const DbresetSession *session);
+extern const char *dbreset_terminate_refusal(const DbresetSession *session,
+											 bool for_drop);
 extern void dbreset_check_terminate_all(const DbresetSession *sessions,
 										int nsessions, bool for_drop);
 extern void dbreset_signal_sessions(const DbresetSession *sessions,
 									int nsessions);
+extern int	dbreset_drain_sessions(const DbresetSession *sessions,
+								   int nsessions, int grace_ms);
 extern int	dbreset_wait_for_exit(Oid dbid, const DbresetSession *sessions,
 								  int nsessions, int timeout_ms,
 								  int **remaining);
 extern void dbreset_report_timeout(const char *dbname, const int *pids,
-								   int npids, int timeout_ms, bool dropping);
+								   int npids, int timeout_ms,
+								   const char *undone);
 extern void dbreset_describe_sessions(StringInfo buf,
 									  const DbresetSession *sessions,
 									  int nsessions);
@@ -93,7 +101,10 @@ typedef enum DbresetJobKind
 	DBRESET_JOB_DROP = 1,
 	DBRESET_JOB_RESET,
 	DBRESET_JOB_COPY,
-	DBRESET_JOB_DROP_SPARES
+	DBRESET_JOB_DROP_SPARES,
+	DBRESET_JOB_LOCK,
+	DBRESET_JOB_ROLLBACK_PREPARED,
+	DBRESET_JOB_DROP_MANY
 } DbresetJobKind;
 
 typedef struct DbresetJob
@@ -110,28 +121,61 @@ extern void dbreset_init_worker(BackgroundWorker *worker,
 extern DbresetJobHandle *dbreset_job_start(DbresetJobKind kind,
 										   const void *args, Size args_len,
 										   const char *description);
+extern DbresetJobHandle *dbreset_job_start_in(Oid database_id,
+											  DbresetJobKind kind,
+											  const void *args,
+											  Size args_len,
+											  const char *description);
 extern void dbreset_job_release(DbresetJobHandle *job);
 extern void dbreset_job_finish(DbresetJobHandle *job, StringInfo result);
+extern void dbreset_job_finish_and_wait(DbresetJobHandle *job,
+										StringInfo result);
 extern void dbreset_job_cancel(int code, Datum arg);
 extern void dbreset_job_point_of_no_return(void);
+extern void dbreset_job_leave_point_of_no_return(void);
+extern void dbreset_job_recover(void);
 extern void dbreset_job_next_transaction(void);
 extern void dbreset_job_hold_lock(Oid classid, Oid objid, uint16 objsubid,
 								  LOCKMODE mode);
 
 /* dblock.c */
-extern Oid	dbreset_lock_database(const char *dbname, LOCKMODE mode,
-								  int timeout_ms);
+extern Oid	dbreset_acquire_database_lock(const char *dbname, LOCKMODE mode,
+										  int timeout_ms);
 
 /* drop.c */
 extern const DbresetJob dbreset_drop_job;
-extern void dbreset_check_droppable(const char *dbname, Oid dbid);
+extern void dbreset_check_droppable(const char *dbname, Oid dbid,
+									bool rollback_prepared);
 extern void dbreset_run_drop_database(const char *dbname, bool use_force);
+
+/*
+ * How dbreset_terminate_and_run() ends the sessions of a database, and
+ * what it reports back for the caller's log line.
+ */
+typedef struct DbresetTerminateOptions
+{
+	int			timeout_ms;		/* for the sessions to exit */
+	int			grace_ms;		/* for work in flight to finish first */
+	bool		for_drop;		/* permission rules: FORCE, not
+								 * pg_terminate_backend() */
+	bool		rollback_prepared;	/* ROLLBACK PREPARED before the job */
+	const char *undone;			/* for a timeout: "The database was not
+								 * dropped." */
+	/* out */
+	char	   *described;		/* the sessions, for the log line */
+	int			nfinished;		/* finished their work within the grace */
+	char	   *rolled_back;	/* gids rolled back, NULL if none */
+} DbresetTerminateOptions;
+
 extern int	dbreset_terminate_and_run(const char *dbname, Oid dbid,
 									  DbresetJobKind kind, const void *args,
 									  Size args_len, const char *description,
-									  int timeout_ms, char **described,
+									  DbresetTerminateOptions *options,
 									  StringInfo result);
 extern char *dbreset_prepared_transactions(Oid dbid, uint64 *ngids);
+extern const DbresetJob dbreset_rollback_prepared_job;
+extern void dbreset_append_drain_detail(StringInfo buf, int nsessions,
+										const DbresetTerminateOptions *options);
 
 /*
  * What a reset keeps of a database (props.c): read before the drop, given
@@ -211,5 +255,31 @@ extern void dbreset_start_spare_worker(Oid target, Oid former_target,
 
 /* reset.c */
 extern const DbresetJob dbreset_reset_job;
+
+/*
+ * Maintenance mode (lock.c).  What a database's sessions() rows and
+ * drop_blockers() say of it.
+ */
+typedef enum DbresetDatabaseState
+{
+	DBRESET_DB_OPEN,			/* connections allowed */
+	DBRESET_DB_LOCKED,			/* closed by dbreset.lock_database() */
+	DBRESET_DB_CLOSED,			/* ALLOW_CONNECTIONS false otherwise */
+	DBRESET_DB_INVALID			/* an interrupted DROP DATABASE */
+} DbresetDatabaseState;
+
+/* lock.c */
+extern const DbresetJob dbreset_lock_job;
+extern DbresetDatabaseState dbreset_database_state(Oid dbid);
+extern const char *dbreset_database_state_name(DbresetDatabaseState state);
+extern void dbreset_forget_lock(Oid dbid);
+extern void dbreset_move_lock(Oid from, Oid to);
+
+/* blockers.c */
+extern char *dbreset_blockers_summary(const char *dbname, Oid dbid,
+									  int *nsessions);
+
+/* bulk.c */
+extern const DbresetJob dbreset_drop_many_job;
 
 #endif							/* DBRESET_H */

@@ -58,6 +58,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
@@ -145,10 +146,11 @@ check_prepared_transactions(const char *dbname, Oid dbid)
  * dbreset_check_droppable
  *		Every refusal dropdb() would raise, in dropdb()'s order and with its
  *		messages, made while we hold the database lock and before any
- *		session is terminated.
+ *		session is terminated.  Prepared transactions are no refusal when
+ *		they are to be rolled back first (dbreset_terminate_and_run).
  */
 void
-dbreset_check_droppable(const char *dbname, Oid dbid)
+dbreset_check_droppable(const char *dbname, Oid dbid, bool rollback_prepared)
 {
 	HeapTuple	tup;
 	bool		istemplate;
@@ -194,7 +196,8 @@ dbreset_check_droppable(const char *dbname, Oid dbid)
 								  "There are %d subscriptions.",
 								  nsubscriptions, nsubscriptions)));
 
-	check_prepared_transactions(dbname, dbid);
+	if (!rollback_prepared)
+		check_prepared_transactions(dbname, dbid);
 }
 
 /*
@@ -252,19 +255,187 @@ const DbresetJob dbreset_drop_job = {
 };
 
 /*
+ * Arguments of the rollback job, copied into the worker's segment: the
+ * worker is connected to the database itself, as ROLLBACK PREPARED must be.
+ */
+typedef struct DbresetRollbackArgs
+{
+	Oid			dbid;
+} DbresetRollbackArgs;
+
+/*
+ * rollback_prepared_job_run
+ *		In a worker connected to the database whose prepared transactions
+ *		are to go: ROLLBACK PREPARED each, in a transaction of its own, as
+ *		the caller.  Core checks the permission again (the owner of the
+ *		prepared transaction, or a superuser).  The result is the list of
+ *		gids rolled back, for the caller's log line.
+ */
+static void
+rollback_prepared_job_run(const void *argp, StringInfo result)
+{
+	const DbresetRollbackArgs *args = (const DbresetRollbackArgs *) argp;
+	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext,
+											  "dbreset rollback",
+											  ALLOCSET_SMALL_SIZES);
+	Oid			argtypes[1] = {OIDOID};
+	Datum		argvalues[1];
+	List	   *gids = NIL;
+	ListCell   *lc;
+	uint64		i;
+
+	argvalues[0] = ObjectIdGetDatum(args->dbid);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT gid FROM pg_catalog.pg_prepared_xact() "
+							  "WHERE dbid = $1 ORDER BY gid",
+							  1, argtypes, argvalues, NULL,
+							  true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list prepared transactions");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		char	   *gid = SPI_getvalue(SPI_tuptable->vals[i],
+									   SPI_tuptable->tupdesc, 1);
+
+		gids = lappend(gids, MemoryContextStrdup(cxt, gid));
+	}
+	SPI_finish();
+
+	foreach(lc, gids)
+	{
+		const char *gid = (const char *) lfirst(lc);
+
+		dbreset_run_utility(psprintf("ROLLBACK PREPARED %s",
+									 quote_literal_cstr(gid)));
+		appendStringInfo(result, "%s\"%s\"",
+						 foreach_current_index(lc) > 0 ? ", " : "", gid);
+		dbreset_job_next_transaction();
+	}
+	MemoryContextDelete(cxt);
+}
+
+const DbresetJob dbreset_rollback_prepared_job = {
+	.name = "dbreset: rollback prepared transactions",
+	.run = rollback_prepared_job_run,
+};
+
+/*
+ * check_may_roll_back
+ *		ROLLBACK PREPARED's permission check (LockGXact in twophase.c), for
+ *		every prepared transaction of the database, before any session is
+ *		terminated: the role that prepared it, or a superuser.
+ */
+static void
+check_may_roll_back(Oid dbid)
+{
+	Oid			argtypes[2] = {OIDOID, OIDOID};
+	Datum		argvalues[2];
+	uint64		i;
+
+	if (max_prepared_xacts == 0 || superuser())
+		return;
+
+	argvalues[0] = ObjectIdGetDatum(dbid);
+	argvalues[1] = ObjectIdGetDatum(GetUserId());
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT gid FROM pg_catalog.pg_prepared_xact() "
+							  "WHERE dbid = $1 AND ownerid <> $2 ORDER BY gid",
+							  2, argtypes, argvalues, NULL,
+							  true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list prepared transactions");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		char	   *gid = SPI_getvalue(SPI_tuptable->vals[i],
+									   SPI_tuptable->tupdesc, 1);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to finish prepared transaction \"%s\"",
+						gid),
+				 errdetail("No session was terminated."),
+				 errhint("Must be superuser or the user that prepared the transaction.")));
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+}
+
+/*
+ * roll_back_prepared
+ *		ROLLBACK PREPARED every prepared transaction of database dbid, in a
+ *		worker connected to it, and wait until that worker has left the
+ *		database again.  Called with the database locked and its sessions
+ *		gone, so no new prepared transaction can appear before the DROP.
+ *		Returns the gids rolled back, or NULL if there were none.
+ */
+static char *
+roll_back_prepared(const char *dbname, Oid dbid)
+{
+	DbresetRollbackArgs args;
+	DbresetJobHandle *job;
+	StringInfoData result;
+	uint64		ngids;
+
+	(void) dbreset_prepared_transactions(dbid, &ngids);
+	if (ngids == 0)
+		return NULL;
+
+	memset(&args, 0, sizeof(args));
+	args.dbid = dbid;
+	initStringInfo(&result);
+	job = dbreset_job_start_in(dbid, DBRESET_JOB_ROLLBACK_PREPARED,
+							   &args, sizeof(args),
+							   psprintf("the rollback of the prepared transactions of database \"%s\"",
+										dbname));
+	PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
+	{
+		dbreset_job_release(job);
+		dbreset_job_finish_and_wait(job, &result);
+	}
+	PG_END_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
+
+	return result.data;
+}
+
+/*
+ * dbreset_append_drain_detail
+ *		The detail of a log line about terminated sessions: who they were,
+ *		how many finished their work within the grace, which prepared
+ *		transactions were rolled back.
+ */
+void
+dbreset_append_drain_detail(StringInfo buf, int nsessions,
+							const DbresetTerminateOptions *options)
+{
+	if (nsessions > 0)
+		appendStringInfo(buf, "Terminated: %s.", options->described);
+	if (options->grace_ms > 0 && nsessions > 0)
+		appendStringInfo(buf, " %d of %d finished their transaction within the grace of %d ms.",
+						 options->nfinished, nsessions, options->grace_ms);
+	if (options->rolled_back != NULL)
+		appendStringInfo(buf, "%sRolled back prepared transactions: %s.",
+						 buf->len > 0 ? " " : "", options->rolled_back);
+}
+
+/*
  * dbreset_terminate_and_run
  *		Steps 2 to 4 on the caller's side, with database dbid locked in
  *		AccessExclusiveLock mode and checked: check and signal its sessions
- *		while the worker starts, wait for them to leave, then let the worker
- *		run the job (a drop, or a reset).  Returns the number of sessions
- *		terminated; *described lists them for the log line, and the job's
- *		result is appended to result.
+ *		(giving their transactions options->grace_ms to finish) while the
+ *		worker starts, wait for them to leave, roll back the database's
+ *		prepared transactions if asked, then let the worker run the job (a
+ *		drop, a reset, a lock).  Returns the number of sessions terminated;
+ *		options says for the log line who they were, how many finished
+ *		within the grace and what was rolled back.  The job's result is
+ *		appended to result.
  */
 int
 dbreset_terminate_and_run(const char *dbname, Oid dbid, DbresetJobKind kind,
 						  const void *args, Size args_len,
-						  const char *description, int timeout_ms,
-						  char **described, StringInfo result)
+						  const char *description,
+						  DbresetTerminateOptions *options,
+						  StringInfo result)
 {
 	DbresetSession *sessions;
 	int			nsessions;
@@ -273,24 +444,32 @@ dbreset_terminate_and_run(const char *dbname, Oid dbid, DbresetJobKind kind,
 	DbresetJobHandle *job;
 	StringInfoData buf;
 
-	/* autovacuum workers are stopped as DROP DATABASE stops them */
+	/* for a drop, autovacuum workers are stopped as DROP DATABASE does */
 	sessions = dbreset_collect_sessions(dbid, &nsessions);
-	dbreset_check_terminate_all(sessions, nsessions, true);
+	dbreset_check_terminate_all(sessions, nsessions, options->for_drop);
+	if (options->rollback_prepared)
+		check_may_roll_back(dbid);
 
 	/* names are read now: the sessions' status entries vanish as they exit */
 	initStringInfo(&buf);
 	dbreset_describe_sessions(&buf, sessions, nsessions);
-	*described = buf.data;
+	options->described = buf.data;
+	options->nfinished = 0;
+	options->rolled_back = NULL;
 
 	job = dbreset_job_start(kind, args, args_len, description);
 	PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
 	{
-		dbreset_signal_sessions(sessions, nsessions);
+		options->nfinished = dbreset_drain_sessions(sessions, nsessions,
+													options->grace_ms);
 		nremaining = dbreset_wait_for_exit(dbid, sessions, nsessions,
-										   timeout_ms, &remaining);
+										   options->timeout_ms, &remaining);
 		if (nremaining > 0)
-			dbreset_report_timeout(dbname, remaining, nremaining, timeout_ms,
-								   true);
+			dbreset_report_timeout(dbname, remaining, nremaining,
+								   options->timeout_ms, options->undone);
+
+		if (options->rollback_prepared)
+			options->rolled_back = roll_back_prepared(dbname, dbid);
 
 		dbreset_job_release(job);
 		dbreset_job_finish(job, result);
@@ -302,11 +481,17 @@ dbreset_terminate_and_run(const char *dbname, Oid dbid, DbresetJobKind kind,
 
 /*
  * dbreset.force_drop_database(dbname name, if_exists boolean DEFAULT false,
- *							   timeout interval DEFAULT '5s')
+ *							   timeout interval DEFAULT '5s',
+ *							   grace interval DEFAULT '0',
+ *							   rollback_prepared boolean DEFAULT false)
  *		RETURNS integer
  *
  *		Drop dbname even though sessions are connected to it, terminating
- *		them; returns how many were terminated.  Not transactional -- the
+ *		them; returns how many were terminated.  With a grace, sessions
+ *		inside a transaction get that long to finish it first; with
+ *		rollback_prepared, the database's prepared transactions are rolled
+ *		back first instead of refusing the drop.  1.0's declaration, without
+ *		the last two arguments, is served too.  Not transactional -- the
  *		drop commits on its own in a background worker -- so it refuses to
  *		run inside a transaction block, as DROP DATABASE does.  Needs what
  *		DROP DATABASE needs (ownership) and what pg_terminate_backend()
@@ -321,10 +506,15 @@ dbreset_force_drop_database(PG_FUNCTION_ARGS)
 	char	   *dbname = dbreset_get_dbname_arg(fcinfo, 0);
 	bool		if_exists = PG_ARGISNULL(1) ? false : PG_GETARG_BOOL(1);
 	int			timeout_ms = dbreset_get_timeout_arg(fcinfo, 2);
+	int			grace_ms = dbreset_get_grace_arg(fcinfo, 3);
+	bool		rollback_prepared = dbreset_get_bool_arg(fcinfo, 4,
+														 "rollback_prepared",
+														 false);
 	Oid			dbid;
 	int			nterminated;
-	char	   *described;
+	DbresetTerminateOptions options;
 	StringInfoData result;
+	StringInfoData detail;
 
 	memset(&args, 0, sizeof(args));
 	namestrcpy(&args.dbname, dbname);
@@ -335,7 +525,8 @@ dbreset_force_drop_database(PG_FUNCTION_ARGS)
 	PreventCommandDuringRecovery("DROP DATABASE");
 	dbreset_check_not_protected(dbname);
 
-	dbid = dbreset_lock_database(dbname, AccessExclusiveLock, timeout_ms);
+	dbid = dbreset_acquire_database_lock(dbname, AccessExclusiveLock,
+											 timeout_ms);
 	if (!OidIsValid(dbid))
 	{
 		if (!if_exists)
@@ -347,25 +538,33 @@ dbreset_force_drop_database(PG_FUNCTION_ARGS)
 		PG_RETURN_INT32(0);
 	}
 
-	dbreset_check_droppable(dbname, dbid);
+	dbreset_check_droppable(dbname, dbid, rollback_prepared);
 	args.dbid = dbid;
+	memset(&options, 0, sizeof(options));
+	options.timeout_ms = timeout_ms;
+	options.grace_ms = grace_ms;
+	options.for_drop = true;
+	options.rollback_prepared = rollback_prepared;
+	options.undone = _("The database was not dropped.");
 	initStringInfo(&result);
 	nterminated = dbreset_terminate_and_run(dbname, dbid, DBRESET_JOB_DROP,
 											&args, sizeof(args),
 											psprintf("the drop of database \"%s\"", dbname),
-											timeout_ms, &described, &result);
+											&options, &result);
 
 	/* dropped and committed: new connections may now learn it is gone */
 	UnlockSharedObject(DatabaseRelationId, dbid, 0, AccessExclusiveLock);
+	dbreset_forget_lock(dbid);
 
+	initStringInfo(&detail);
+	dbreset_append_drain_detail(&detail, nterminated, &options);
 	ereport(LOG,
 			(errmsg_plural("role \"%s\" dropped database \"%s\" after terminating %d session",
 						   "role \"%s\" dropped database \"%s\" after terminating %d sessions",
 						   nterminated,
 						   GetUserNameFromId(GetUserId(), false), dbname,
 						   nterminated),
-			 nterminated > 0 ?
-			 errdetail_internal("Terminated: %s.", described) : 0));
+			 detail.len > 0 ? errdetail_internal("%s", detail.data) : 0));
 
 	PG_RETURN_INT32(nterminated);
 }

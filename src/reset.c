@@ -149,6 +149,8 @@ reset_job_run(const void *argp, StringInfo result)
 
 	dbreset_job_next_transaction();
 	newid = get_database_oid(dbname, false);
+	if (newid != args->dbid)
+		dbreset_move_lock(args->dbid, newid);
 	PG_TRY();
 	{
 		dbreset_apply_db_props(newid, props);
@@ -174,11 +176,11 @@ const DbresetJob dbreset_reset_job = {
  *		terminate the database's sessions as a drop would, wait for them to
  *		leave, swap the spare in.  No worker, no copy, no DROP on the way;
  *		the swap commits with the caller's statement.  Returns the number of
- *		sessions terminated; *described lists them.
+ *		sessions terminated; options says who they were for the log line.
  */
 static int
-swap_in_spare(const char *dbname, Oid dbid, Oid spare, int timeout_ms,
-			  char **described)
+swap_in_spare(const char *dbname, Oid dbid, Oid spare,
+			  DbresetTerminateOptions *options)
 {
 	DbresetSession *sessions;
 	int			nsessions;
@@ -190,14 +192,15 @@ swap_in_spare(const char *dbname, Oid dbid, Oid spare, int timeout_ms,
 	dbreset_check_terminate_all(sessions, nsessions, true);
 	initStringInfo(&buf);
 	dbreset_describe_sessions(&buf, sessions, nsessions);
-	*described = buf.data;
+	options->described = buf.data;
 
-	dbreset_signal_sessions(sessions, nsessions);
-	nremaining = dbreset_wait_for_exit(dbid, sessions, nsessions, timeout_ms,
-									   &remaining);
+	options->nfinished = dbreset_drain_sessions(sessions, nsessions,
+												options->grace_ms);
+	nremaining = dbreset_wait_for_exit(dbid, sessions, nsessions,
+									   options->timeout_ms, &remaining);
 	if (nremaining > 0)
-		dbreset_report_timeout(dbname, remaining, nremaining, timeout_ms,
-							   true);
+		dbreset_report_timeout(dbname, remaining, nremaining,
+							   options->timeout_ms, options->undone);
 
 	dbreset_swap_spare(dbname, dbid, spare);
 	return nsessions;
@@ -210,23 +213,27 @@ swap_in_spare(const char *dbname, Oid dbid, Oid spare, int timeout_ms,
  */
 static void
 log_reset(const char *dbname, const char *srcname, int nterminated,
-		  const char *how, const char *described)
+		  const char *how, const DbresetTerminateOptions *options)
 {
+	StringInfoData detail;
+
+	initStringInfo(&detail);
+	appendStringInfo(&detail, "%s ", how);
+	dbreset_append_drain_detail(&detail, nterminated, options);
 	ereport(LOG,
 			(errmsg_plural("role \"%s\" reset database \"%s\" from template \"%s\" after terminating %d session",
 						   "role \"%s\" reset database \"%s\" from template \"%s\" after terminating %d sessions",
 						   nterminated,
 						   GetUserNameFromId(GetUserId(), false), dbname,
 						   srcname, nterminated),
-			 nterminated > 0 ?
-			 errdetail_internal("%s Terminated: %s.", how, described) :
-			 errdetail_internal("%s", how)));
+			 errdetail_internal("%s", detail.data)));
 }
 
 /*
  * dbreset.reset_database(dbname name, template name,
  *						  keep_spare boolean DEFAULT false,
- *						  timeout interval DEFAULT '5s')
+ *						  timeout interval DEFAULT '5s',
+ *						  grace interval DEFAULT '0')
  *		RETURNS integer
  *
  *		Drop dbname and create it again from template, terminating its
@@ -241,6 +248,9 @@ log_reset(const char *dbname, const char *srcname, int nterminated,
  *		(else copy, with a NOTICE saying why); then have the next spare
  *		made in the background.  Without it, spares kept earlier for dbname
  *		are dropped in the background.
+ *
+ *		grace: sessions inside a transaction get that long to finish it
+ *		before they are terminated.
  */
 Datum
 dbreset_reset_database(PG_FUNCTION_ARGS)
@@ -250,11 +260,12 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 	char	   *srcname;
 	bool		keep_spare = PG_ARGISNULL(2) ? false : PG_GETARG_BOOL(2);
 	int			timeout_ms = dbreset_get_timeout_arg(fcinfo, 3);
+	int			grace_ms = dbreset_get_grace_arg(fcinfo, 4);
 	Oid			dbid;
 	Oid			srcid;
 	Oid			newid;
 	int			nterminated;
-	char	   *described;
+	DbresetTerminateOptions options;
 	StringInfoData how;
 	const char *no_spare = NULL;
 	bool		sealed;
@@ -276,12 +287,19 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 				 errmsg("database \"%s\" cannot be reset from itself", dbname),
 				 errhint("Take a snapshot with dbreset.snapshot_database() and reset from that.")));
 
-	dbid = dbreset_lock_database(dbname, AccessExclusiveLock, timeout_ms);
+	dbid = dbreset_acquire_database_lock(dbname, AccessExclusiveLock,
+											 timeout_ms);
 	if (!OidIsValid(dbid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_DATABASE),
 				 errmsg("database \"%s\" does not exist", dbname)));
-	dbreset_check_droppable(dbname, dbid);
+	dbreset_check_droppable(dbname, dbid, false);
+
+	memset(&options, 0, sizeof(options));
+	options.timeout_ms = timeout_ms;
+	options.grace_ms = grace_ms;
+	options.for_drop = true;
+	options.undone = _("The database was not reset.");
 
 	srcid = dbreset_lock_source(srcname, timeout_ms);
 	dbreset_check_copy_into(srcname, srcid, dbname, dbid);
@@ -309,12 +327,12 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 
 		if (OidIsValid(spare))
 		{
-			nterminated = swap_in_spare(dbname, dbid, spare, timeout_ms,
-										&described);
+			nterminated = swap_in_spare(dbname, dbid, spare, &options);
+			dbreset_move_lock(dbid, spare);
 			/* drop the old one, make the next spare: after our commit */
 			dbreset_start_spare_worker(spare, dbid, srcid, &args);
 			log_reset(dbname, srcname, nterminated,
-					  "Swapped in a spare made earlier.", described);
+					  "Swapped in a spare made earlier.", &options);
 			PG_RETURN_INT32(nterminated);
 		}
 		ereport(NOTICE,
@@ -330,12 +348,12 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 	nterminated = dbreset_terminate_and_run(dbname, dbid, DBRESET_JOB_RESET,
 											&args, sizeof(args),
 											psprintf("the reset of database \"%s\"", dbname),
-											timeout_ms, &described, &how);
+											&options, &how);
 
 	/* created and committed: waiting connections may now go in */
 	UnlockSharedObject(DatabaseRelationId, srcid, 0, ShareLock);
 	UnlockSharedObject(DatabaseRelationId, dbid, 0, AccessExclusiveLock);
-	log_reset(dbname, srcname, nterminated, how.data, described);
+	log_reset(dbname, srcname, nterminated, how.data, &options);
 
 	/*
 	 * Make the next spare, unless the template can never have one; or drop

@@ -27,6 +27,7 @@
 
 #include <signal.h>
 
+#include "catalog/pg_database.h"
 #include "commands/dbcommands.h"
 #include "common/ip.h"
 #include "funcapi.h"
@@ -34,6 +35,7 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "storage/latch.h"
+#include "storage/lmgr.h"
 #include "storage/lwlock.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
@@ -215,6 +217,38 @@ dbreset_may_terminate(const DbresetSession *session)
 }
 
 /*
+ * dbreset_terminate_refusal
+ *		NULL if the current user may terminate this session by the rules of
+ *		for_drop (as in dbreset_terminate_check), else why not, in a few
+ *		words for drop_blockers().
+ */
+const char *
+dbreset_terminate_refusal(const DbresetSession *session, bool for_drop)
+{
+	switch (dbreset_terminate_check(session, for_drop))
+	{
+		case DBRESET_TERMINATE_OK:
+			return NULL;
+		case DBRESET_TERMINATE_NOAUTOVAC:
+			return psprintf(_("an autovacuum worker: only roles with privileges of the \"%s\" role may terminate it"),
+							"pg_signal_autovacuum_worker");
+		case DBRESET_TERMINATE_NOSUPERUSER:
+			if (session->is_autovacuum)
+				return psprintf(_("an autovacuum worker: only roles with the %s attribute may terminate it"),
+								"SUPERUSER");
+			if (!OidIsValid(session->roleId))
+				return psprintf(_("a background process without a role: only roles with the %s attribute may terminate it"),
+								"SUPERUSER");
+			return psprintf(_("a process of a role with the %s attribute: only roles with the %s attribute may terminate it"),
+							"SUPERUSER", "SUPERUSER");
+		case DBRESET_TERMINATE_NOPERMISSION:
+			return psprintf(_("only roles with privileges of the session's role or of the \"%s\" role may terminate it"),
+							"pg_signal_backend");
+	}
+	return NULL;				/* keep compiler quiet */
+}
+
+/*
  * dbreset_check_terminate_all
  *		Raise 42501 for the first session the current user may not
  *		terminate, naming its pid and role.  Called before any session is
@@ -318,6 +352,101 @@ dbreset_signal_sessions(const DbresetSession *sessions, int nsessions)
 }
 
 /*
+ * dbreset_drain_sessions
+ *		Terminate sessions, giving the work they have in flight up to
+ *		grace_ms to finish first: a session between transactions (idle) is
+ *		signalled at once; one inside a transaction -- running a query, or
+ *		idle in a transaction block -- is signalled as soon as that
+ *		transaction has ended, or when the grace runs out.  With no grace,
+ *		this is dbreset_signal_sessions().  Returns how many finished their
+ *		transaction (or exited) on their own within the grace.
+ *
+ *		"Inside a transaction" is read from the PGPROC's local transaction
+ *		ID, which every major sets when a transaction starts and clears when
+ *		it ends, whether or not track_activities is on; a session whose
+ *		ID has changed has ended the transaction it was in, even if it
+ *		began another since.  Autovacuum workers get no grace: DROP
+ *		DATABASE stops them anyway.  The caller holds the lock that keeps
+ *		new sessions out, so nobody new arrives meanwhile.
+ */
+int
+dbreset_drain_sessions(const DbresetSession *sessions, int nsessions,
+					   int grace_ms)
+{
+	LocalTransactionId *lxids;
+	bool	   *pending;
+	int			npending = 0;
+	int			nfinished = 0;
+	TimestampTz deadline;
+	int			i;
+
+	if (grace_ms <= 0 || nsessions == 0)
+	{
+		dbreset_signal_sessions(sessions, nsessions);
+		return 0;
+	}
+
+	lxids = palloc(sizeof(LocalTransactionId) * nsessions);
+	pending = palloc0(sizeof(bool) * nsessions);
+	for (i = 0; i < nsessions; i++)
+	{
+		const DbresetSession *s = &sessions[i];
+
+		lxids[i] = dbreset_proc_lxid(s->proc);
+		if (s->is_autovacuum || lxids[i] == InvalidLocalTransactionId)
+			dbreset_signal_sessions(s, 1);
+		else
+		{
+			pending[i] = true;
+			npending++;
+		}
+	}
+
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), grace_ms);
+	while (npending > 0)
+	{
+		long		sleep_ms;
+
+		for (i = 0; i < nsessions; i++)
+		{
+			const DbresetSession *s = &sessions[i];
+
+			if (!pending[i])
+				continue;
+			if (dbreset_proc_is_live(s->proc, s->pid) &&
+				dbreset_proc_lxid(s->proc) == lxids[i])
+				continue;
+			/* its transaction has ended (or it has gone): terminate now */
+			dbreset_signal_sessions(s, 1);
+			pending[i] = false;
+			npending--;
+			nfinished++;
+		}
+		if (npending == 0)
+			break;
+
+		sleep_ms = (long) ((deadline - GetCurrentTimestamp()) / 1000);
+		if (sleep_ms <= 0)
+			break;
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 Min(sleep_ms, DBRESET_POLL_MS),
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+
+	/* the grace is over: the rest are terminated in the middle of it */
+	for (i = 0; i < nsessions; i++)
+		if (pending[i])
+			dbreset_signal_sessions(&sessions[i], 1);
+
+	pfree(lxids);
+	pfree(pending);
+	return nfinished;
+}
+
+/*
  * dbreset_wait_for_exit
  *		Wait until every listed session has left, or until timeout_ms has
  *		passed.  Returns how many are still there; their pids go to
@@ -388,13 +517,13 @@ dbreset_wait_for_exit(Oid dbid, const DbresetSession *sessions,
 /*
  * dbreset_report_timeout
  *		Raise 55006 for sessions that outlived the timeout, naming their
- *		pids.  They were sent the signal to terminate; "dropping" says
- *		whether the caller was about to drop the database (it was not
- *		dropped) or only terminating the sessions.
+ *		pids.  They were sent the signal to terminate; "undone" says what
+ *		the caller was about to do and did not ("The database was not
+ *		dropped."), NULL when it was only terminating the sessions.
  */
 void
 dbreset_report_timeout(const char *dbname, const int *pids, int npids,
-					   int timeout_ms, bool dropping)
+					   int timeout_ms, const char *undone)
 {
 	StringInfoData list;
 	int			i;
@@ -403,14 +532,14 @@ dbreset_report_timeout(const char *dbname, const int *pids, int npids,
 	for (i = 0; i < npids; i++)
 		appendStringInfo(&list, "%s%d", i > 0 ? ", " : "", pids[i]);
 
-	if (dropping)
+	if (undone != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
 				 errmsg("sessions on database \"%s\" did not exit within %d ms",
 						dbname, timeout_ms),
-				 errdetail_plural("Process %s was sent the signal to terminate but is still connected. The database was not dropped.",
-								  "Processes %s were sent the signal to terminate but are still connected. The database was not dropped.",
-								  npids, list.data)));
+				 errdetail_plural("Process %s was sent the signal to terminate but is still connected. %s",
+								  "Processes %s were sent the signal to terminate but are still connected. %s",
+								  npids, list.data, undone)));
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_IN_USE),
 			 errmsg("sessions on database \"%s\" did not exit within %d ms",
@@ -543,6 +672,7 @@ enum
 	COL_WAIT_EVENT,
 	COL_QUERY,
 	COL_CAN_TERMINATE,
+	COL_DATABASE_STATE,			/* 1.1 */
 	NUM_SESSION_COLS
 };
 
@@ -597,6 +727,9 @@ session_values(const DbresetSession *s, Datum *values, bool *nulls)
 	}
 	values[COL_CAN_TERMINATE] = BoolGetDatum(dbreset_may_terminate(s));
 	nulls[COL_CAN_TERMINATE] = false;
+	values[COL_DATABASE_STATE] =
+		CStringGetTextDatum(dbreset_database_state_name(dbreset_database_state(s->databaseId)));
+	nulls[COL_DATABASE_STATE] = false;
 
 	/* the backend cleared its status entry on its way out */
 	if (st == NULL)
@@ -693,6 +826,7 @@ dbreset_sessions(PG_FUNCTION_ARGS)
 		bool		nulls[NUM_SESSION_COLS];
 		MemoryContext oldcontext = MemoryContextSwitchTo(rowcontext);
 
+		/* 1.0's declaration has no database_state: it is left out */
 		session_values(&sessions[i], values, nulls);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
 							 values, nulls);
@@ -730,7 +864,8 @@ dbreset_describe_sessions(StringInfo buf, const DbresetSession *sessions,
 }
 
 /*
- * dbreset.terminate_sessions(dbname name, timeout interval DEFAULT '5s')
+ * dbreset.terminate_sessions(dbname name, timeout interval DEFAULT '5s',
+ *							  grace interval DEFAULT '0')
  *		RETURNS TABLE (pid int, usename name, application_name text,
  *					   client_addr inet, state text, query text)
  *
@@ -739,6 +874,12 @@ dbreset_describe_sessions(StringInfo buf, const DbresetSession *sessions,
  *		Permission is checked for all sessions before any is signalled.
  *		Sessions still there after the timeout: 55006 naming them.
  *		Runs in the caller's own backend: it drops nothing.
+ *
+ *		With a grace, sessions inside a transaction get that long to finish
+ *		it, and the database's lock is held meanwhile (AccessExclusiveLock,
+ *		taken within the timeout) so that no new session arrives to be
+ *		waited for; it is let go before returning.  Without one, as in 1.0,
+ *		nothing is locked.
  */
 Datum
 dbreset_terminate_sessions(PG_FUNCTION_ARGS)
@@ -746,15 +887,29 @@ dbreset_terminate_sessions(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *dbname = dbreset_get_dbname_arg(fcinfo, 0);
 	int			timeout_ms = dbreset_get_timeout_arg(fcinfo, 1);
-	Oid			dbid = get_database_oid(dbname, false);
+	int			grace_ms = dbreset_get_grace_arg(fcinfo, 2);
+	Oid			dbid;
 	DbresetSession *sessions;
 	int			nsessions;
 	int		   *remaining;
 	int			nremaining;
+	int			nfinished;
 	MemoryContext rowcontext;
 	int			i;
 
 	dbreset_init_materialized_srf(fcinfo);
+
+	if (grace_ms > 0)
+	{
+		dbid = dbreset_acquire_database_lock(dbname, AccessExclusiveLock,
+												 timeout_ms);
+		if (!OidIsValid(dbid))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_DATABASE),
+					 errmsg("database \"%s\" does not exist", dbname)));
+	}
+	else
+		dbid = get_database_oid(dbname, false);
 
 	sessions = dbreset_collect_sessions(dbid, &nsessions);
 	dbreset_check_terminate_all(sessions, nsessions, false);
@@ -785,12 +940,14 @@ dbreset_terminate_sessions(PG_FUNCTION_ARGS)
 		MemoryContextReset(rowcontext);
 	}
 
-	dbreset_signal_sessions(sessions, nsessions);
+	nfinished = dbreset_drain_sessions(sessions, nsessions, grace_ms);
 	nremaining = dbreset_wait_for_exit(dbid, sessions, nsessions, timeout_ms,
 									   &remaining);
 	if (nremaining > 0)
 		dbreset_report_timeout(dbname, remaining, nremaining, timeout_ms,
-							   false);
+							   NULL);
+	if (grace_ms > 0)
+		UnlockSharedObject(DatabaseRelationId, dbid, 0, AccessExclusiveLock);
 
 	if (nsessions > 0)
 	{
@@ -798,6 +955,9 @@ dbreset_terminate_sessions(PG_FUNCTION_ARGS)
 
 		initStringInfo(&buf);
 		dbreset_describe_sessions(&buf, sessions, nsessions);
+		if (grace_ms > 0)
+			appendStringInfo(&buf, ". %d of %d finished their transaction within the grace of %d ms",
+							 nfinished, nsessions, grace_ms);
 		ereport(LOG,
 				(errmsg_plural("role \"%s\" terminated %d session on database \"%s\"",
 							   "role \"%s\" terminated %d sessions on database \"%s\"",

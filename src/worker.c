@@ -93,6 +93,8 @@
 #define DBRESET_STATE_RELEASED	1	/* worker may run the job */
 #define DBRESET_STATE_CANCELLED 2	/* caller gave up; worker must stop */
 #define DBRESET_STATE_COMMITTING 3	/* past the point of no return */
+#define DBRESET_STATE_ABANDONED 4	/* caller gave up past that point:
+									 * worker finishes the step, then stops */
 
 /*
  * The fixed part of a job's DSM segment, written by the caller before the
@@ -147,6 +149,9 @@ static List *MySessionLocks = NIL;
 
 PGDLLEXPORT void dbreset_worker_main(Datum main_arg);
 
+static void worker_exit_quietly(void);
+static void release_session_locks(void);
+
 /*
  * dbreset_lookup_job
  *		Map a job kind to its implementation.  Kinds travel through shared
@@ -166,6 +171,12 @@ dbreset_lookup_job(DbresetJobKind kind)
 			return &dbreset_copy_job;
 		case DBRESET_JOB_DROP_SPARES:
 			return &dbreset_drop_spares_job;
+		case DBRESET_JOB_LOCK:
+			return &dbreset_lock_job;
+		case DBRESET_JOB_ROLLBACK_PREPARED:
+			return &dbreset_rollback_prepared_job;
+		case DBRESET_JOB_DROP_MANY:
+			return &dbreset_drop_many_job;
 	}
 	elog(ERROR, "unrecognized dbreset job kind: %d", (int) kind);
 	return NULL;				/* keep compiler quiet */
@@ -238,17 +249,23 @@ dbreset_job_cancel(int code, Datum arg)
 		uint32		state = pg_atomic_read_u32(&job->hdr->state);
 
 		while (state == DBRESET_STATE_WAITING ||
-			   state == DBRESET_STATE_RELEASED)
+			   state == DBRESET_STATE_RELEASED ||
+			   state == DBRESET_STATE_COMMITTING)
 		{
 			if (pg_atomic_compare_exchange_u32(&job->hdr->state, &state,
+											   state == DBRESET_STATE_COMMITTING ?
+											   DBRESET_STATE_ABANDONED :
 											   DBRESET_STATE_CANCELLED))
 			{
 				/*
 				 * A worker not started yet sees the state when it starts; a
 				 * running one gets a cancel interrupt, and exits quietly
-				 * once it sees the state.
+				 * once it sees the state.  One past its point of no return
+				 * is not interrupted: it finishes the step it is in, and
+				 * stops at the next (dbreset_job_leave_point_of_no_return).
 				 */
-				if (GetBackgroundWorkerPid(job->handle, &pid) == BGWH_STARTED)
+				if (state != DBRESET_STATE_COMMITTING &&
+					GetBackgroundWorkerPid(job->handle, &pid) == BGWH_STARTED)
 					(void) kill(pid, SIGINT);
 				break;
 			}
@@ -393,6 +410,23 @@ DbresetJobHandle *
 dbreset_job_start(DbresetJobKind kind, const void *args, Size args_len,
 				  const char *description)
 {
+	return dbreset_job_start_in(MyDatabaseId, kind, args, args_len,
+								description);
+}
+
+/*
+ * dbreset_job_start_in
+ *		dbreset_job_start() with the worker connected to database_id rather
+ *		than to the caller's database: for what can only be done from inside
+ *		a database, such as ROLLBACK PREPARED.  The worker joins the lock
+ *		group before it connects, so a lock the caller holds on that
+ *		database does not keep it out; it bypasses ALLOW_CONNECTIONS, as
+ *		every dbreset worker does.
+ */
+DbresetJobHandle *
+dbreset_job_start_in(Oid database_id, DbresetJobKind kind, const void *args,
+					 Size args_len, const char *description)
+{
 	DbresetJobHandle *job = palloc0(sizeof(DbresetJobHandle));
 	shm_toc_estimator e;
 	Size		segsize;
@@ -426,7 +460,7 @@ dbreset_job_start(DbresetJobKind kind, const void *args, Size args_len,
 	hdr = shm_toc_allocate(toc, sizeof(DbresetJobHeader));
 	pg_atomic_init_u32(&hdr->state, DBRESET_STATE_WAITING);
 	hdr->kind = kind;
-	hdr->database_id = MyDatabaseId;
+	hdr->database_id = database_id;
 	hdr->authenticated_user_id = GetAuthenticatedUserId();
 	hdr->leader_procno = (int) (MyProc - ProcGlobal->allProcs);
 	hdr->leader_pid = MyProcPid;
@@ -523,6 +557,28 @@ dbreset_job_finish(DbresetJobHandle *job, StringInfo result)
 }
 
 /*
+ * dbreset_job_finish_and_wait
+ *		dbreset_job_finish(), then wait until the worker has exited: for a
+ *		worker connected to a database that is about to be dropped, which
+ *		must have left it first.
+ */
+void
+dbreset_job_finish_and_wait(DbresetJobHandle *job, StringInfo result)
+{
+	if (!dbreset_receive(job, result))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("background worker exited without reporting a result"),
+				 errhint("Check the server log for what happened to it.")));
+
+	job->finished = true;
+	wait_for_worker_exit(job->handle);
+	dsm_detach(job->seg);
+	pfree(job->handle);
+	job->handle = NULL;
+}
+
+/*
  * dbreset_job_point_of_no_return
  *		Called by a job in the worker just before the step that must not be
  *		interrupted halfway (the DROP), once the worker itself holds every
@@ -550,6 +606,54 @@ dbreset_job_point_of_no_return(void)
 	 * would end DROP DATABASE in a session.  Held until the process exits.
 	 */
 	HOLD_CANCEL_INTERRUPTS();
+}
+
+/*
+ * dbreset_job_leave_point_of_no_return
+ *		Called by a job that runs several steps of no return in turn (a
+ *		batch of drops), once one has committed: the caller may stop the job
+ *		again.  If it gave up while the step ran, stop now, quietly -- the
+ *		step has committed and the caller has said so.
+ */
+void
+dbreset_job_leave_point_of_no_return(void)
+{
+	uint32		expected = DBRESET_STATE_COMMITTING;
+
+	Assert(MyJobHeader != NULL);
+	if (!pg_atomic_compare_exchange_u32(&MyJobHeader->state, &expected,
+										DBRESET_STATE_RELEASED))
+		worker_exit_quietly();
+	RESUME_CANCEL_INTERRUPTS();
+}
+
+/*
+ * dbreset_job_recover
+ *		Called by a job that reports an error as a result instead of ending
+ *		with it (a batch of drops), from its PG_CATCH once it has copied and
+ *		flushed the error: abort the transaction and start the next one, as
+ *		a session's error recovery would.  Session locks of the job are
+ *		released.  If the error is the caller's cancel, exit quietly.
+ */
+void
+dbreset_job_recover(void)
+{
+	uint32		state = pg_atomic_read_u32(&MyJobHeader->state);
+
+	if (state == DBRESET_STATE_COMMITTING)
+	{
+		/* the step of no return failed: we may be stopped again */
+		dbreset_job_leave_point_of_no_return();
+		state = DBRESET_STATE_RELEASED;
+	}
+	if (state != DBRESET_STATE_RELEASED)
+		worker_exit_quietly();
+
+	AbortCurrentTransaction();
+	release_session_locks();
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
 }
 
 /*

@@ -22,8 +22,8 @@ $node->safe_psql(
 CREATE ROLE alice LOGIN;
 CREATE ROLE carol LOGIN;
 CREATE ROLE dave LOGIN IN ROLE carol;
-GRANT EXECUTE ON FUNCTION dbreset.force_drop_database(name, boolean, interval) TO alice;
-GRANT EXECUTE ON FUNCTION dbreset.terminate_sessions(name, interval) TO alice;
+GRANT EXECUTE ON FUNCTION dbreset.force_drop_database(name, boolean, interval, interval, boolean) TO alice;
+GRANT EXECUTE ON FUNCTION dbreset.terminate_sessions(name, interval, interval) TO alice;
 ));
 
 make_db($node, 'pdb', owner => 'alice');

@@ -32,8 +32,8 @@ autovacuum_vacuum_cost_limit = 1
 $node->safe_psql(
 	'postgres', q(
 CREATE ROLE owner_role LOGIN;
-GRANT EXECUTE ON FUNCTION dbreset.force_drop_database(name, boolean, interval) TO owner_role;
-GRANT EXECUTE ON FUNCTION dbreset.terminate_sessions(name, interval) TO owner_role;
+GRANT EXECUTE ON FUNCTION dbreset.force_drop_database(name, boolean, interval, interval, boolean) TO owner_role;
+GRANT EXECUTE ON FUNCTION dbreset.terminate_sessions(name, interval, interval) TO owner_role;
 GRANT pg_signal_backend TO owner_role;
 ));
 make_db($node, 'av1', owner => 'owner_role');

@@ -24,7 +24,7 @@ $node->safe_psql(
 	'postgres', q(
 CREATE ROLE rf_owner LOGIN;
 CREATE ROLE rf_other LOGIN;
-GRANT EXECUTE ON FUNCTION dbreset.force_drop_database(name, boolean, interval)
+GRANT EXECUTE ON FUNCTION dbreset.force_drop_database(name, boolean, interval, interval, boolean)
     TO rf_owner, rf_other;
 ));
 

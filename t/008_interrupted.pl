@@ -178,7 +178,7 @@ end_session($_) for ($caller, $locker, $s3);
 $node->safe_psql(
 	'postgres', q(
 CREATE ROLE relay LOGIN;
-GRANT EXECUTE ON FUNCTION dbreset.force_drop_database(name, boolean, interval) TO relay;
+GRANT EXECUTE ON FUNCTION dbreset.force_drop_database(name, boolean, interval, interval, boolean) TO relay;
 ALTER DATABASE i3 OWNER TO relay;
 CREATE ROLE definer_caller LOGIN;
 CREATE FUNCTION public.drop_as_relay(db name) RETURNS integer

@@ -33,7 +33,7 @@ $node->safe_psql('postgres',
 make_db($node, 'other');
 $node->safe_psql('postgres', 'CREATE ROLE rs_owner LOGIN CREATEDB');
 $node->safe_psql('postgres',
-	'GRANT EXECUTE ON FUNCTION dbreset.reset_database(name, name, boolean, interval),
+	'GRANT EXECUTE ON FUNCTION dbreset.reset_database(name, name, boolean, interval, interval),
 	 dbreset.clone_database(name, name, boolean, interval) TO rs_owner');
 
 # holds_lock(db, mode): whether some process holds the lock on db in mode

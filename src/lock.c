@@ -1,0 +1,452 @@
+/*-------------------------------------------------------------------------
+ *
+ * lock.c
+ *	  Maintenance mode: dbreset.lock_database() and unlock_database().
+ *
+ * Locking a database commits ALLOW_CONNECTIONS false -- it lasts across
+ * restarts and keeps superusers out too -- and ends its sessions.  The
+ * caller, as for a drop:
+ *
+ *	1. takes the database's lock in AccessExclusiveLock mode, which holds
+ *	   new connections off at once (they wait for it in InitPostgres);
+ *	2. checks what ALTER DATABASE would check (ownership, not the current
+ *	   database) and that it may terminate every session, by
+ *	   pg_terminate_backend()'s rules, before any is signalled;
+ *	3. terminates the sessions, with the grace asked for, and waits until
+ *	   they are gone, while a background worker starts;
+ *	4. lets the worker run ALTER DATABASE ... ALLOW_CONNECTIONS false in a
+ *	   transaction of its own, which commits whatever becomes of the
+ *	   caller's, then lets go of the lock.  Connections that waited for it
+ *	   are refused ("not currently accepting connections").
+ *
+ * A failure before step 4 leaves the database open.  Unlocking runs ALTER
+ * DATABASE ... ALLOW_CONNECTIONS true in a worker too, so that both commit
+ * on their own and both refuse transaction blocks.
+ *
+ * That dbreset closed a database is recorded in the data directory, in
+ * pg_dbreset/locked.<OID>, written (and fsynced) before the commit and
+ * removed after the unlock commits: unlock_database() opens only what
+ * lock_database() closed -- never template0, a sealed snapshot, or a
+ * database an administrator closed by hand.  The record is not replicated:
+ * on a promoted standby a locked database shows as closed, and ALTER
+ * DATABASE opens it.
+ *
+ * IDENTIFICATION
+ *	  src/lock.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_database.h"
+#include "commands/dbcommands.h"
+#include "miscadmin.h"
+#include "storage/fd.h"
+#include "storage/ipc.h"
+#include "storage/lmgr.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/syscache.h"
+
+#include "compat.h"
+#include "dbreset.h"
+
+PG_FUNCTION_INFO_V1(dbreset_lock_database);
+PG_FUNCTION_INFO_V1(dbreset_unlock_database);
+
+#define LOCK_RECORD_DIR		"pg_dbreset"
+
+/* Arguments of the lock job, copied into the worker's segment */
+typedef struct DbresetLockArgs
+{
+	NameData	dbname;
+	Oid			dbid;			/* AccessExclusiveLock held by the caller */
+	bool		unlock;
+} DbresetLockArgs;
+
+/* What the lock job found, for the caller (its result) */
+#define LOCK_RESULT_LOCKED		'l'	/* closed it now */
+#define LOCK_RESULT_ALREADY		'a'	/* dbreset had closed it before */
+#define LOCK_RESULT_CLOSED		'c' /* closed by someone else: left so */
+#define LOCK_RESULT_UNLOCKED	'u'
+
+/*
+ * lock_record_path
+ *		pg_dbreset/locked.<dbid>, relative to the data directory.
+ */
+static char *
+lock_record_path(Oid dbid)
+{
+	return psprintf(LOCK_RECORD_DIR "/locked.%u", dbid);
+}
+
+/*
+ * lock_record_exists
+ *		Whether dbreset recorded that it closed database dbid.
+ */
+static bool
+lock_record_exists(Oid dbid)
+{
+	struct stat st;
+
+	return stat(lock_record_path(dbid), &st) == 0;
+}
+
+/*
+ * write_lock_record
+ *		Record, durably, that dbreset is closing database dbid (named
+ *		dbname, for whoever looks).  Written before the commit: a crash in
+ *		between leaves a record for an open database, which counts for
+ *		nothing (dbreset_database_state).
+ */
+static void
+write_lock_record(Oid dbid, const char *dbname)
+{
+	char	   *path = lock_record_path(dbid);
+	int			fd;
+
+	if (MakePGDirectory(LOCK_RECORD_DIR) == 0)
+		fsync_fname(".", true);
+	else if (errno != EEXIST)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create directory \"%s\": %m",
+						LOCK_RECORD_DIR)));
+
+	fd = OpenTransientFile(path, O_CREAT | O_TRUNC | O_WRONLY | PG_BINARY);
+	if (fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create file \"%s\": %m", path)));
+	if (write(fd, dbname, strlen(dbname)) != (ssize_t) strlen(dbname) ||
+		pg_fsync(fd) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not write file \"%s\": %m", path)));
+	CloseTransientFile(fd);
+	fsync_fname(LOCK_RECORD_DIR, true);
+}
+
+/*
+ * dbreset_forget_lock
+ *		Remove the record of database dbid, if any: once it is unlocked, or
+ *		dropped.  A failure is only logged: the record of an open or a
+ *		dropped database counts for nothing.
+ */
+void
+dbreset_forget_lock(Oid dbid)
+{
+	char	   *path = lock_record_path(dbid);
+
+	if (unlink(path) != 0 && errno != ENOENT)
+		ereport(WARNING,
+				(errcode_for_file_access(),
+				 errmsg("could not remove file \"%s\": %m", path)));
+}
+
+/*
+ * dbreset_move_lock
+ *		A locked database reset before PostgreSQL 15 comes back under a new
+ *		OID, still closed (the reset keeps ALLOW_CONNECTIONS): the record
+ *		follows it, so that unlock_database() still opens it.
+ */
+void
+dbreset_move_lock(Oid from, Oid to)
+{
+	char	   *frompath = lock_record_path(from);
+	char	   *topath = lock_record_path(to);
+
+	if (rename(frompath, topath) == 0)
+		fsync_fname(LOCK_RECORD_DIR, true);
+	else if (errno != ENOENT)
+		ereport(WARNING,
+				(errcode_for_file_access(),
+				 errmsg("could not rename file \"%s\" to \"%s\": %m",
+						frompath, topath)));
+}
+
+/*
+ * dbreset_database_state
+ *		Whether database dbid accepts connections, and if not, whether
+ *		dbreset.lock_database() closed it.  An unknown OID reads as open.
+ */
+DbresetDatabaseState
+dbreset_database_state(Oid dbid)
+{
+	HeapTuple	tup;
+	Form_pg_database db;
+	DbresetDatabaseState state;
+
+	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(dbid));
+	if (!HeapTupleIsValid(tup))
+		return DBRESET_DB_OPEN;
+	db = (Form_pg_database) GETSTRUCT(tup);
+
+	if (dbreset_database_is_invalid(db))
+		state = DBRESET_DB_INVALID;
+	else if (db->datallowconn)
+		state = DBRESET_DB_OPEN;
+	else if (lock_record_exists(dbid))
+		state = DBRESET_DB_LOCKED;
+	else
+		state = DBRESET_DB_CLOSED;
+
+	ReleaseSysCache(tup);
+	return state;
+}
+
+/*
+ * dbreset_database_state_name
+ *		The state as sessions().database_state shows it.
+ */
+const char *
+dbreset_database_state_name(DbresetDatabaseState state)
+{
+	switch (state)
+	{
+		case DBRESET_DB_OPEN:
+			return "open";
+		case DBRESET_DB_LOCKED:
+			return "locked";
+		case DBRESET_DB_CLOSED:
+			return "closed";
+		case DBRESET_DB_INVALID:
+			return "invalid";
+	}
+	return "open";				/* keep compiler quiet */
+}
+
+/*
+ * set_allow_connections
+ *		ALTER DATABASE ... ALLOW_CONNECTIONS, as a top-level statement run
+ *		as the caller: core makes its own checks and fires its own hooks.
+ */
+static void
+set_allow_connections(const char *dbname, bool allow)
+{
+	dbreset_run_utility(psprintf("ALTER DATABASE %s ALLOW_CONNECTIONS %s",
+								 quote_identifier(dbname),
+								 allow ? "true" : "false"));
+}
+
+/*
+ * lock_job_run
+ *		The worker's part of both functions.  Locking: take the database's
+ *		lock too (granted at once, in the caller's lock group), then record
+ *		and commit ALLOW_CONNECTIONS false -- unless it is already false, in
+ *		which case nothing changes.  Unlocking: commit ALLOW_CONNECTIONS
+ *		true, then remove the record.  The result is one LOCK_RESULT_ byte.
+ */
+static void
+lock_job_run(const void *argp, StringInfo result)
+{
+	const DbresetLockArgs *args = (const DbresetLockArgs *) argp;
+	const char *dbname = NameStr(args->dbname);
+	DbresetDatabaseState state;
+
+	/* the caller holds it when locking, not when unlocking (no wait) */
+	if (!args->unlock)
+		LockSharedObject(DatabaseRelationId, args->dbid, 0,
+						 AccessExclusiveLock);
+	if (get_database_oid(dbname, true) != args->dbid)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_DATABASE),
+				 errmsg("database \"%s\" does not exist", dbname)));
+	state = dbreset_database_state(args->dbid);
+
+	if (args->unlock)
+	{
+		if (state == DBRESET_DB_LOCKED)
+		{
+			set_allow_connections(dbname, true);
+			dbreset_job_next_transaction();
+			dbreset_forget_lock(args->dbid);
+		}
+		appendStringInfoChar(result, LOCK_RESULT_UNLOCKED);
+		return;
+	}
+
+	if (state == DBRESET_DB_OPEN)
+	{
+		write_lock_record(args->dbid, dbname);
+		set_allow_connections(dbname, false);
+		appendStringInfoChar(result, LOCK_RESULT_LOCKED);
+	}
+	else if (state == DBRESET_DB_LOCKED)
+		appendStringInfoChar(result, LOCK_RESULT_ALREADY);
+	else
+		appendStringInfoChar(result, LOCK_RESULT_CLOSED);
+}
+
+const DbresetJob dbreset_lock_job = {
+	.name = "dbreset: lock database",
+	.run = lock_job_run,
+};
+
+/*
+ * check_alterable
+ *		What ALTER DATABASE ... ALLOW_CONNECTIONS checks, in its order and
+ *		with its messages, made before any session is touched: not an
+ *		invalid database; the database's owner (or a member of its role, as
+ *		core has it per major); and, to close it, not the database we are
+ *		connected to.
+ */
+static void
+check_alterable(const char *dbname, Oid dbid, bool closing)
+{
+	/* core raises FATAL here; ending the caller's session would not help */
+	if (dbreset_database_state(dbid) == DBRESET_DB_INVALID)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot alter invalid database \"%s\"", dbname),
+				 errhint("Use DROP DATABASE to drop invalid databases.")));
+
+	if (!dbreset_database_ownercheck(dbid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_DATABASE, dbname);
+
+	if (closing && dbid == MyDatabaseId)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot disallow connections for current database")));
+}
+
+/*
+ * dbreset.lock_database(dbname name, grace interval DEFAULT '0',
+ *						 timeout interval DEFAULT '5s')
+ *		RETURNS integer
+ *
+ *		Put dbname in maintenance mode: ALLOW_CONNECTIONS false, committed,
+ *		and no session left; returns how many were terminated.  Calling it
+ *		again terminates whatever got in meanwhile (a background worker
+ *		that bypasses ALLOW_CONNECTIONS) and changes nothing else.  A
+ *		database closed otherwise keeps its sessions' end but is not marked
+ *		as locked by dbreset, with a NOTICE.  Needs what ALTER DATABASE
+ *		needs and what pg_terminate_backend() needs for every session.
+ *		REVOKEd from PUBLIC.
+ */
+Datum
+dbreset_lock_database(PG_FUNCTION_ARGS)
+{
+	DbresetLockArgs args;
+	char	   *dbname = dbreset_get_dbname_arg(fcinfo, 0);
+	int			grace_ms = dbreset_get_grace_arg(fcinfo, 1);
+	int			timeout_ms = dbreset_get_timeout_arg(fcinfo, 2);
+	DbresetTerminateOptions options;
+	StringInfoData result;
+	StringInfoData detail;
+	Oid			dbid;
+	int			nterminated;
+
+	dbreset_prevent_in_transaction_block("dbreset.lock_database()");
+	PreventCommandIfReadOnly("ALTER DATABASE");
+	PreventCommandDuringRecovery("ALTER DATABASE");
+
+	dbid = dbreset_acquire_database_lock(dbname, AccessExclusiveLock,
+											 timeout_ms);
+	if (!OidIsValid(dbid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_DATABASE),
+				 errmsg("database \"%s\" does not exist", dbname)));
+	check_alterable(dbname, dbid, true);
+
+	memset(&args, 0, sizeof(args));
+	namestrcpy(&args.dbname, dbname);
+	args.dbid = dbid;
+	args.unlock = false;
+
+	memset(&options, 0, sizeof(options));
+	options.timeout_ms = timeout_ms;
+	options.grace_ms = grace_ms;
+	options.for_drop = false;
+	options.undone = _("The database was not locked.");
+	initStringInfo(&result);
+	nterminated = dbreset_terminate_and_run(dbname, dbid, DBRESET_JOB_LOCK,
+											&args, sizeof(args),
+											psprintf("the lock of database \"%s\"", dbname),
+											&options, &result);
+
+	/* committed: connections that waited for the lock are refused now */
+	UnlockSharedObject(DatabaseRelationId, dbid, 0, AccessExclusiveLock);
+
+	if (result.len > 0 && result.data[0] == LOCK_RESULT_CLOSED)
+		ereport(NOTICE,
+				(errmsg("database \"%s\" was already closed to connections; it is not marked as locked by dbreset",
+						dbname),
+				 errdetail("dbreset.unlock_database() will not open it.")));
+
+	initStringInfo(&detail);
+	dbreset_append_drain_detail(&detail, nterminated, &options);
+	ereport(LOG,
+			(errmsg_plural("role \"%s\" locked database \"%s\" after terminating %d session",
+						   "role \"%s\" locked database \"%s\" after terminating %d sessions",
+						   nterminated,
+						   GetUserNameFromId(GetUserId(), false), dbname,
+						   nterminated),
+			 detail.len > 0 ? errdetail_internal("%s", detail.data) : 0));
+
+	PG_RETURN_INT32(nterminated);
+}
+
+/*
+ * dbreset.unlock_database(dbname name) RETURNS void
+ *
+ *		Allow connections again to a database that lock_database() closed.
+ *		An open database is left as it is; one closed otherwise (template0,
+ *		a snapshot, ALTER DATABASE by hand) is an error, so that an unlock
+ *		never opens what dbreset did not close.  Needs what ALTER DATABASE
+ *		needs.  REVOKEd from PUBLIC.
+ */
+Datum
+dbreset_unlock_database(PG_FUNCTION_ARGS)
+{
+	DbresetLockArgs args;
+	char	   *dbname = dbreset_get_dbname_arg(fcinfo, 0);
+	DbresetJobHandle *job;
+	StringInfoData result;
+	DbresetDatabaseState state;
+	Oid			dbid;
+
+	dbreset_prevent_in_transaction_block("dbreset.unlock_database()");
+	PreventCommandIfReadOnly("ALTER DATABASE");
+	PreventCommandDuringRecovery("ALTER DATABASE");
+
+	dbid = get_database_oid(dbname, false);
+	check_alterable(dbname, dbid, false);
+
+	state = dbreset_database_state(dbid);
+	if (state == DBRESET_DB_OPEN)
+		PG_RETURN_VOID();
+	if (state == DBRESET_DB_CLOSED)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("database \"%s\" was not locked by dbreset.lock_database()",
+						dbname),
+				 errdetail("It does not allow connections, but dbreset did not close it."),
+				 errhint("To allow connections anyway, use ALTER DATABASE %s ALLOW_CONNECTIONS true.",
+						 quote_identifier(dbname))));
+
+	memset(&args, 0, sizeof(args));
+	namestrcpy(&args.dbname, dbname);
+	args.dbid = dbid;
+	args.unlock = true;
+
+	initStringInfo(&result);
+	job = dbreset_job_start(DBRESET_JOB_LOCK, &args, sizeof(args),
+							psprintf("the unlock of database \"%s\"", dbname));
+	PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
+	{
+		dbreset_job_release(job);
+		dbreset_job_finish(job, &result);
+	}
+	PG_END_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
+
+	ereport(LOG,
+			(errmsg("role \"%s\" unlocked database \"%s\"",
+					GetUserNameFromId(GetUserId(), false), dbname)));
+	PG_RETURN_VOID();
+}
