@@ -108,7 +108,7 @@ connect_admin(bool want[NUM_CONTENDERS], int max_n, bool drop_existing)
 			" skip it with -c");
 	if (want[C_DBRESET] &&
 		!function_exists("dbreset.force_drop_database(name, boolean,"
-						 " interval)"))
+						 " interval, interval, boolean)"))
 		die("function dbreset.force_drop_database(name, boolean, interval, interval, boolean)"
 			" not found in database \"" ADMIN_DB "\": CREATE EXTENSION dbreset,"
 			" or skip the contender with -c");
