@@ -15,7 +15,43 @@ SELECT extversion FROM pg_extension WHERE extname = 'dbreset';
 CREATE DATABASE dbreset_upgrade1;
 SELECT dbreset.force_drop_database('dbreset_upgrade1');
 
+-- the 1.1 library serves 1.0's declarations until the update: calls as
+-- 1.0 had them, positional and named
+CREATE DATABASE dbreset_upgrade1;
+SELECT count(*) FROM dbreset.sessions('dbreset_upgrade1');
+SELECT count(*) FROM dbreset.terminate_sessions('dbreset_upgrade1', '1s');
+SELECT dbreset.force_drop_database('dbreset_upgrade1', true, '2s');
+SELECT dbreset.force_drop_database(dbname => 'dbreset_upgrade1', if_exists => true);
+
+-- privileges granted since 1.0 was installed survive the update
+CREATE ROLE dbr_up_caller LOGIN;
+GRANT EXECUTE ON FUNCTION dbreset.force_drop_database(name, boolean, interval)
+    TO dbr_up_caller WITH GRANT OPTION;
+GRANT EXECUTE ON FUNCTION dbreset.terminate_sessions(name, interval)
+    TO dbr_up_caller;
+
 ALTER EXTENSION dbreset UPDATE TO '1.1';
+
+SELECT p.proname, pg_get_function_identity_arguments(p.oid) AS arguments,
+       has_function_privilege('dbr_up_caller', p.oid, 'EXECUTE') AS caller_may,
+       has_function_privilege('dbr_up_caller', p.oid, 'EXECUTE WITH GRANT OPTION') AS caller_may_grant,
+       has_function_privilege('public', p.oid, 'EXECUTE') AS public_may
+FROM pg_proc p
+WHERE p.pronamespace = 'dbreset'::regnamespace
+  AND p.proname IN ('sessions', 'terminate_sessions', 'force_drop_database')
+ORDER BY 1;
+
+-- 1.0's calls work the same after the update, by the role granted them
+CREATE DATABASE dbreset_upgrade1 OWNER dbr_up_caller;
+SET ROLE dbr_up_caller;
+SELECT count(*) FROM dbreset.terminate_sessions('dbreset_upgrade1', '1s');
+SELECT dbreset.force_drop_database('dbreset_upgrade1', false, '2s');
+SELECT dbreset.force_drop_database(dbname => 'dbreset_upgrade1', timeout => '2s', if_exists => true);
+RESET ROLE;
+REVOKE ALL ON FUNCTION dbreset.force_drop_database(name, boolean, interval, interval, boolean)
+    FROM dbr_up_caller CASCADE;
+REVOKE ALL ON FUNCTION dbreset.terminate_sessions(name, interval, interval)
+    FROM dbr_up_caller;
 
 -- the extension's members, their signatures and grants
 CREATE TEMP VIEW members AS
@@ -40,6 +76,8 @@ SELECT member FROM updated ORDER BY 1;
 DROP EXTENSION dbreset;
 SELECT count(*) AS schemas_left FROM pg_namespace WHERE nspname = 'dbreset';
 DROP SCHEMA dbreset;
+-- its initial privileges went with the extension (17+ tracks them)
+DROP ROLE dbr_up_caller;
 
 -- a fresh install: the same functions, same signatures and grants, plus
 -- its schema
