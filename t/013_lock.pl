@@ -1,0 +1,207 @@
+# t/013_lock.pl
+#
+# Maintenance mode and the grace period with real sessions: lock_database()
+# keeps superusers out, across a restart, until unlock_database(); a grace
+# lets a transaction that commits in time keep its row and ends one that
+# does not; idle sessions go at once and newcomers wait meanwhile;
+# rollback_prepared names what it rolled back; 1.0's declarations keep
+# working with this library until ALTER EXTENSION UPDATE.
+
+use strict;
+use warnings FATAL => 'all';
+
+use FindBin;
+use lib $FindBin::RealBin;
+
+use DbresetTest;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = new_node('lock');
+
+# the result of a call started with query_until, once it has returned
+sub call_result
+{
+	my ($s) = @_;
+	my $out = $s->query("\\echo done");
+	$out =~ s/\n?done$//;
+	return $out;
+}
+
+# pids of the sessions on dbname, as a sorted list
+sub session_pids
+{
+	my ($dbname) = @_;
+	return $node->safe_psql('postgres',
+		"SELECT string_agg(pid::text, ',' ORDER BY pid) FROM dbreset.sessions('$dbname')");
+}
+
+# --- maintenance mode keeps a superuser out, across a restart ----------
+
+make_db($node, 'm1');
+my $su = bystander($node, 'm1');
+my $su_pid = session_pid($su);
+is($node->safe_psql('postgres', "SELECT database_state FROM dbreset.sessions('m1')"),
+	'open', 'sessions() shows the database open');
+is($node->safe_psql('postgres', "SELECT dbreset.lock_database('m1')"),
+	'1', 'lock_database terminated the superuser session');
+is(bystander_alive($su), 0, 'the superuser session is gone');
+end_session($su);
+
+my ($ret, $out, $err) = $node->psql('m1', 'SELECT 1');
+isnt($ret, 0, 'a superuser cannot connect to a locked database');
+like($err, qr/database "m1" is not currently accepting connections/,
+	'with core\'s message');
+like(slurp_file($node->logfile),
+	qr/role "\S+" locked database "m1" after terminating 1 session\n.*DETAIL:  Terminated: pid $su_pid \(user/,
+	'the LOG line names the session');
+
+$node->restart;
+($ret, $out, $err) = $node->psql('m1', 'SELECT 1');
+isnt($ret, 0, 'still locked after a restart');
+is($node->safe_psql('postgres', "SELECT dbreset.lock_database('m1')"),
+	'0', 'locking again changes nothing');
+$node->safe_psql('postgres', "SELECT dbreset.unlock_database('m1')");
+is(row_count($node, 'm1'), 100, 'connectable after unlock, with its data');
+$node->safe_psql('postgres', "SELECT dbreset.unlock_database('m1')");
+is(row_count($node, 'm1'), 100, 'unlocking again changes nothing');
+
+# a background worker may bypass ALLOW_CONNECTIONS: sessions() says the
+# database it is on is locked
+$node->safe_psql('postgres', "SELECT dbreset.lock_database('m1')");
+is($node->safe_psql('postgres',
+		"SELECT count(*) FROM pg_database WHERE datname = 'm1' AND NOT datallowconn"),
+	'1', 'locked: ALLOW_CONNECTIONS false');
+$node->safe_psql('postgres', "SELECT dbreset.unlock_database('m1')");
+
+# --- grace: newcomers wait, idle sessions go at once, transactions finish
+
+make_db($node, 'g1');
+$node->safe_psql('g1', 'CREATE TABLE g (v text)');
+my $idle = bystander($node, 'g1');
+my $idle_pid = session_pid($idle);
+my $quick = bystander($node, 'g1');
+my $quick_pid = session_pid($quick);
+my $slow = bystander($node, 'g1');
+my $slow_pid = session_pid($slow);
+$quick->query_safe("BEGIN; INSERT INTO g VALUES ('quick')");
+$slow->query_safe("BEGIN; INSERT INTO g VALUES ('slow')");
+
+my $caller = $node->background_psql('postgres', on_error_stop => 0);
+$caller->query_until(qr/started/,
+	"\\echo started\nSELECT count(*) FROM dbreset.terminate_sessions('g1', timeout => '30s', grace => '4s');\n");
+
+# the idle session goes at once; the two in a transaction stay
+$node->poll_query_until('postgres',
+	"SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE pid = $idle_pid)")
+  or die 'the idle session was not terminated';
+is(session_pids('g1'), join(',', sort { $a <=> $b } ($quick_pid, $slow_pid)),
+	'sessions inside a transaction are given the grace');
+
+# a newcomer waits for the drain instead of joining it
+my ($late_out, $late_err) = ('', '');
+my $late = IPC::Run::start(
+	[ 'psql', '-XAtq', '-d', $node->connstr('g1'), '-c', 'SELECT count(*) FROM t' ],
+	'>', \$late_out, '2>', \$late_err);
+wait_for_lock_waiter($node, 'g1', 'the newcomer');
+
+# one commits within the grace: its row stays, then it is terminated
+is($quick->query_safe('COMMIT'), '', 'the transaction committed within the grace');
+is(call_result($caller), '3', 'terminate_sessions counted all three');
+is(bystander_alive($quick), 0, 'the session that committed was terminated after');
+is(bystander_alive($slow), 0, 'the session that did not was terminated');
+is($node->safe_psql('g1', 'SELECT string_agg(v, \',\') FROM g'),
+	'quick', 'the committed row is there, the other was rolled back');
+like(slurp_file($node->logfile),
+	qr/terminated 3 sessions on database "g1"\n.*1 of 3 finished their transaction within the grace of 4000 ms/,
+	'the LOG line says how many finished on their own');
+$late->finish;
+chomp $late_out;
+is($late_out, '100', 'the newcomer got in once the drain was over');
+end_session($_) for ($idle, $quick, $slow);
+
+# lock_database with a grace: the same drain, and the newcomer is refused
+my $tx = bystander($node, 'g1');
+$tx->query_safe("BEGIN; INSERT INTO g VALUES ('in lock grace')");
+$caller->query_until(qr/started/,
+	"\\echo started\nSELECT dbreset.lock_database('g1', grace => '30s');\n");
+wait_for_drop_lock($node, 'g1');
+($late_out, $late_err) = ('', '');
+$late = IPC::Run::start(
+	[ 'psql', '-XAtq', '-d', $node->connstr('g1'), '-c', 'SELECT 1' ],
+	'>', \$late_out, '2>', \$late_err);
+wait_for_lock_waiter($node, 'g1', 'the newcomer');
+$tx->query_safe('COMMIT');
+is(call_result($caller), '1', 'lock_database waited for the commit, then terminated');
+$late->finish;
+like($late_err, qr/database "g1" is not currently accepting connections/,
+	'the newcomer that waited is refused once the lock commits');
+$node->safe_psql('postgres', "SELECT dbreset.unlock_database('g1')");
+is($node->safe_psql('g1', "SELECT count(*) FROM g WHERE v = 'in lock grace'"),
+	'1', 'its row was committed');
+end_session($tx);
+
+# force_drop_database with a grace that runs out: terminated, rolled back
+my $stuck = bystander($node, 'g1');
+$stuck->query_safe("BEGIN; INSERT INTO g VALUES ('never')");
+is($node->safe_psql('postgres',
+		"SELECT dbreset.force_drop_database('g1', grace => '300ms')"),
+	'1', 'the drop went ahead when the grace ran out');
+is(db_exists($node, 'g1'), 0, 'g1 is gone');
+like(slurp_file($node->logfile),
+	qr/dropped database "g1" after terminating 1 session\n.*0 of 1 finished their transaction within the grace of 300 ms/,
+	'the LOG line says none finished');
+end_session($stuck);
+
+# --- rollback_prepared ----------------------------------------------------
+
+make_db($node, 'p1');
+$node->safe_psql('p1', "BEGIN; INSERT INTO t VALUES (0); PREPARE TRANSACTION 'p1_a'");
+$node->safe_psql('p1', "BEGIN; INSERT INTO t VALUES (0); PREPARE TRANSACTION 'p1_b'");
+my $px_session = bystander($node, 'p1');
+($ret, $out, $err) = psql_verbose($node, 'postgres',
+	"SELECT dbreset.force_drop_database('p1')");
+like($err, qr/55006: database "p1" is being used by prepared transactions/,
+	'prepared transactions refuse a drop');
+is(bystander_alive($px_session), 1, 'and no session was terminated');
+is($node->safe_psql('postgres',
+		"SELECT dbreset.force_drop_database('p1', rollback_prepared => true)"),
+	'1', 'rollback_prepared: dropped');
+is($node->safe_psql('postgres', "SELECT count(*) FROM pg_prepared_xacts"),
+	'0', 'the prepared transactions were rolled back');
+like(slurp_file($node->logfile),
+	qr/dropped database "p1" after terminating 1 session\n.*Rolled back prepared transactions: "p1_a", "p1_b"\./,
+	'the LOG line names them');
+end_session($px_session);
+
+# --- 1.0's declarations with this library ------------------------------
+
+my $old = PostgreSQL::Test::Cluster->new('old');
+$old->init;
+$old->start;
+$old->safe_psql('postgres',
+	"CREATE SCHEMA dbreset; CREATE EXTENSION dbreset VERSION '1.0'");
+make_db($old, 'u1');
+my $u = $old->background_psql('u1', on_error_stop => 0);
+$u->query_safe('SELECT 1');
+is($old->safe_psql('postgres',
+		"SELECT count(*) || ' ' || max(datname) FROM dbreset.sessions('u1')"),
+	'1 u1', '1.0: sessions() has its 14 columns and a row');
+is($old->safe_psql('postgres',
+		"SELECT count(*) FROM dbreset.terminate_sessions('u1', '5s')"),
+	'1', '1.0: terminate_sessions()');
+end_session($u);
+$old->safe_psql('postgres', "ALTER EXTENSION dbreset UPDATE TO '1.1'");
+$u = $old->background_psql('u1', on_error_stop => 0);
+$u->query_safe('SELECT 1');
+is($old->safe_psql('postgres',
+		"SELECT database_state FROM dbreset.sessions('u1')"),
+	'open', '1.1: sessions() has database_state');
+is($old->safe_psql('postgres',
+		"SELECT dbreset.force_drop_database('u1', false, '5s')"),
+	'1', '1.1: a 1.0 call of force_drop_database()');
+end_session($u);
+$old->stop;
+
+done_testing();
