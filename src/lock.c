@@ -273,8 +273,18 @@ lock_job_run(const void *argp, StringInfo result)
 
 	if (state == DBRESET_DB_OPEN)
 	{
+		/* a record with nothing committed behind it must not stay */
 		write_lock_record(args->dbid, dbname);
-		set_allow_connections(dbname, false);
+		PG_TRY();
+		{
+			set_allow_connections(dbname, false);
+		}
+		PG_CATCH();
+		{
+			dbreset_forget_lock(args->dbid);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
 		appendStringInfoChar(result, LOCK_RESULT_LOCKED);
 	}
 	else if (state == DBRESET_DB_LOCKED)
