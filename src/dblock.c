@@ -147,3 +147,21 @@ dbreset_acquire_database_lock(const char *dbname, LOCKMODE mode,
 	AtEOXact_GUC(true, save_nestlevel);
 	return dbid;
 }
+
+/*
+ * dbreset_lock_existing_database
+ *		dbreset_acquire_database_lock(), for a database that must exist:
+ *		3D000 if there is none of that name.
+ */
+Oid
+dbreset_lock_existing_database(const char *dbname, LOCKMODE mode,
+							   int timeout_ms)
+{
+	Oid			dbid = dbreset_acquire_database_lock(dbname, mode, timeout_ms);
+
+	if (!OidIsValid(dbid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_DATABASE),
+				 errmsg("database \"%s\" does not exist", dbname)));
+	return dbid;
+}

@@ -141,6 +141,8 @@ extern void dbreset_job_hold_lock(Oid classid, Oid objid, uint16 objsubid,
 /* dblock.c */
 extern Oid	dbreset_acquire_database_lock(const char *dbname, LOCKMODE mode,
 										  int timeout_ms);
+extern Oid	dbreset_lock_existing_database(const char *dbname, LOCKMODE mode,
+										   int timeout_ms);
 
 /* drop.c */
 extern const DbresetJob dbreset_drop_job;

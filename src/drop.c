@@ -77,31 +77,33 @@ typedef struct DbresetDropArgs
 
 
 /*
- * dbreset_prepared_transactions
- *		The gids of the prepared transactions of database dbid, as a list
- *		for messages ("\"a\", \"b\""); *ngids counts them.  Only asked
- *		when prepared transactions are enabled at all.
+ * list_prepared
+ *		The gids of the prepared transactions of database dbid, in gid
+ *		order, as a List of strings allocated in the caller's memory
+ *		context; with other_than valid, only those of other roles.  Read
+ *		through pg_prepared_xact(), the function behind pg_prepared_xacts.
  */
-char *
-dbreset_prepared_transactions(Oid dbid, uint64 *ngids)
+static List *
+list_prepared(Oid dbid, Oid other_than)
 {
-	Oid			argtypes[1] = {OIDOID};
-	Datum		argvalues[1];
-	StringInfoData gids;
+	MemoryContext outer = CurrentMemoryContext;
+	Oid			argtypes[2] = {OIDOID, OIDOID};
+	Datum		argvalues[2];
+	List	   *gids = NIL;
 	uint64		i;
 
-	initStringInfo(&gids);
-	*ngids = 0;
 	if (max_prepared_xacts == 0)
-		return gids.data;
+		return NIL;
 
 	argvalues[0] = ObjectIdGetDatum(dbid);
+	argvalues[1] = ObjectIdGetDatum(other_than);
 	PushActiveSnapshot(GetTransactionSnapshot());
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args("SELECT gid FROM pg_catalog.pg_prepared_xact() "
-							  "WHERE dbid = $1 ORDER BY gid",
-							  1, argtypes, argvalues, NULL,
+							  "WHERE dbid = $1 AND ($2 = 0 OR ownerid <> $2) "
+							  "ORDER BY gid",
+							  2, argtypes, argvalues, NULL,
 							  true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not list prepared transactions");
 
@@ -109,14 +111,47 @@ dbreset_prepared_transactions(Oid dbid, uint64 *ngids)
 	{
 		char	   *gid = SPI_getvalue(SPI_tuptable->vals[i],
 									   SPI_tuptable->tupdesc, 1);
+		MemoryContext oldcontext = MemoryContextSwitchTo(outer);
 
-		appendStringInfo(&gids, "%s\"%s\"", i > 0 ? ", " : "", gid);
+		gids = lappend(gids, pstrdup(gid));
+		MemoryContextSwitchTo(oldcontext);
 	}
-	*ngids = SPI_processed;
 
 	SPI_finish();
 	PopActiveSnapshot();
-	return gids.data;
+	return gids;
+}
+
+/*
+ * gid_list
+ *		Gids as a list for messages: "a", "b".
+ */
+static char *
+gid_list(List *gids)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, gids)
+		appendStringInfo(&buf, "%s\"%s\"",
+						 foreach_current_index(lc) > 0 ? ", " : "",
+						 (const char *) lfirst(lc));
+	return buf.data;
+}
+
+/*
+ * dbreset_prepared_transactions
+ *		The gids of the prepared transactions of database dbid, as a list
+ *		for messages ("\"a\", \"b\""); *ngids counts them.
+ */
+char *
+dbreset_prepared_transactions(Oid dbid, uint64 *ngids)
+{
+	List	   *gids = list_prepared(dbid, InvalidOid);
+
+	*ngids = list_length(gids);
+	return gid_list(gids);
 }
 
 /*
@@ -278,39 +313,18 @@ rollback_prepared_job_run(const void *argp, StringInfo result)
 	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext,
 											  "dbreset rollback",
 											  ALLOCSET_SMALL_SIZES);
-	Oid			argtypes[1] = {OIDOID};
-	Datum		argvalues[1];
-	List	   *gids = NIL;
+	MemoryContext oldcontext = MemoryContextSwitchTo(cxt);
+	List	   *gids = list_prepared(args->dbid, InvalidOid);
 	ListCell   *lc;
-	uint64		i;
 
-	argvalues[0] = ObjectIdGetDatum(args->dbid);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT gid FROM pg_catalog.pg_prepared_xact() "
-							  "WHERE dbid = $1 ORDER BY gid",
-							  1, argtypes, argvalues, NULL,
-							  true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not list prepared transactions");
-	for (i = 0; i < SPI_processed; i++)
-	{
-		char	   *gid = SPI_getvalue(SPI_tuptable->vals[i],
-									   SPI_tuptable->tupdesc, 1);
-
-		gids = lappend(gids, MemoryContextStrdup(cxt, gid));
-	}
-	SPI_finish();
-
+	MemoryContextSwitchTo(oldcontext);
 	foreach(lc, gids)
 	{
-		const char *gid = (const char *) lfirst(lc);
-
 		dbreset_run_utility(psprintf("ROLLBACK PREPARED %s",
-									 quote_literal_cstr(gid)));
-		appendStringInfo(result, "%s\"%s\"",
-						 foreach_current_index(lc) > 0 ? ", " : "", gid);
+									 quote_literal_cstr((const char *) lfirst(lc))));
 		dbreset_job_next_transaction();
 	}
+	appendStringInfoString(result, gid_list(gids));
 	MemoryContextDelete(cxt);
 }
 
@@ -328,37 +342,18 @@ const DbresetJob dbreset_rollback_prepared_job = {
 static void
 check_may_roll_back(Oid dbid)
 {
-	Oid			argtypes[2] = {OIDOID, OIDOID};
-	Datum		argvalues[2];
-	uint64		i;
+	List	   *others;
 
-	if (max_prepared_xacts == 0 || superuser())
+	if (superuser())
 		return;
-
-	argvalues[0] = ObjectIdGetDatum(dbid);
-	argvalues[1] = ObjectIdGetDatum(GetUserId());
-	PushActiveSnapshot(GetTransactionSnapshot());
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT gid FROM pg_catalog.pg_prepared_xact() "
-							  "WHERE dbid = $1 AND ownerid <> $2 ORDER BY gid",
-							  2, argtypes, argvalues, NULL,
-							  true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not list prepared transactions");
-	for (i = 0; i < SPI_processed; i++)
-	{
-		char	   *gid = SPI_getvalue(SPI_tuptable->vals[i],
-									   SPI_tuptable->tupdesc, 1);
-
+	others = list_prepared(dbid, GetUserId());
+	if (others != NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to finish prepared transaction \"%s\"",
-						gid),
+						(const char *) linitial(others)),
 				 errdetail("No session was terminated."),
 				 errhint("Must be superuser or the user that prepared the transaction.")));
-	}
-	SPI_finish();
-	PopActiveSnapshot();
 }
 
 /*

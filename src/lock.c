@@ -356,12 +356,8 @@ dbreset_lock_database(PG_FUNCTION_ARGS)
 	PreventCommandIfReadOnly("ALTER DATABASE");
 	PreventCommandDuringRecovery("ALTER DATABASE");
 
-	dbid = dbreset_acquire_database_lock(dbname, AccessExclusiveLock,
-											 timeout_ms);
-	if (!OidIsValid(dbid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_DATABASE),
-				 errmsg("database \"%s\" does not exist", dbname)));
+	dbid = dbreset_lock_existing_database(dbname, AccessExclusiveLock,
+										  timeout_ms);
 	check_alterable(dbname, dbid, true);
 
 	memset(&args, 0, sizeof(args));

@@ -287,12 +287,8 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 				 errmsg("database \"%s\" cannot be reset from itself", dbname),
 				 errhint("Take a snapshot with dbreset.snapshot_database() and reset from that.")));
 
-	dbid = dbreset_acquire_database_lock(dbname, AccessExclusiveLock,
-											 timeout_ms);
-	if (!OidIsValid(dbid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_DATABASE),
-				 errmsg("database \"%s\" does not exist", dbname)));
+	dbid = dbreset_lock_existing_database(dbname, AccessExclusiveLock,
+										  timeout_ms);
 	dbreset_check_droppable(dbname, dbid, false);
 
 	memset(&options, 0, sizeof(options));

@@ -352,6 +352,28 @@ dbreset_signal_sessions(const DbresetSession *sessions, int nsessions)
 }
 
 /*
+ * poll_pause
+ *		One pause of a polling loop: sleep until something sets our latch,
+ *		DBRESET_POLL_MS pass or the deadline comes, then check for
+ *		interrupts.  Returns false, at once, if the deadline has passed.
+ */
+static bool
+poll_pause(TimestampTz deadline)
+{
+	long		sleep_ms = (long) ((deadline - GetCurrentTimestamp()) / 1000);
+
+	if (sleep_ms <= 0)
+		return false;
+	(void) WaitLatch(MyLatch,
+					 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 Min(sleep_ms, DBRESET_POLL_MS),
+					 PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+	return true;
+}
+
+/*
  * dbreset_drain_sessions
  *		Terminate sessions, giving the work they have in flight up to
  *		grace_ms to finish first: a session between transactions (idle) is
@@ -405,8 +427,6 @@ dbreset_drain_sessions(const DbresetSession *sessions, int nsessions,
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), grace_ms);
 	while (npending > 0)
 	{
-		long		sleep_ms;
-
 		for (i = 0; i < nsessions; i++)
 		{
 			const DbresetSession *s = &sessions[i];
@@ -422,18 +442,8 @@ dbreset_drain_sessions(const DbresetSession *sessions, int nsessions,
 			npending--;
 			nfinished++;
 		}
-		if (npending == 0)
+		if (npending == 0 || !poll_pause(deadline))
 			break;
-
-		sleep_ms = (long) ((deadline - GetCurrentTimestamp()) / 1000);
-		if (sleep_ms <= 0)
-			break;
-		(void) WaitLatch(MyLatch,
-						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 Min(sleep_ms, DBRESET_POLL_MS),
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
 	}
 
 	/* the grace is over: the rest are terminated in the middle of it */
@@ -472,8 +482,6 @@ dbreset_wait_for_exit(Oid dbid, const DbresetSession *sessions,
 
 	for (;;)
 	{
-		long		sleep_ms;
-
 		left = 0;
 		for (i = 0; i < nsessions; i++)
 		{
@@ -490,8 +498,7 @@ dbreset_wait_for_exit(Oid dbid, const DbresetSession *sessions,
 		if (left == 0)
 			break;
 
-		sleep_ms = (long) ((deadline - GetCurrentTimestamp()) / 1000);
-		if (sleep_ms <= 0)
+		if (!poll_pause(deadline))
 		{
 			int			k = 0;
 
@@ -501,13 +508,6 @@ dbreset_wait_for_exit(Oid dbid, const DbresetSession *sessions,
 					(*remaining)[k++] = sessions[i].pid;
 			break;
 		}
-
-		(void) WaitLatch(MyLatch,
-						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 Min(sleep_ms, DBRESET_POLL_MS),
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
 	}
 
 	pfree(gone);
@@ -901,12 +901,8 @@ dbreset_terminate_sessions(PG_FUNCTION_ARGS)
 
 	if (grace_ms > 0)
 	{
-		dbid = dbreset_acquire_database_lock(dbname, AccessExclusiveLock,
-												 timeout_ms);
-		if (!OidIsValid(dbid))
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_DATABASE),
-					 errmsg("database \"%s\" does not exist", dbname)));
+		dbid = dbreset_lock_existing_database(dbname, AccessExclusiveLock,
+											  timeout_ms);
 	}
 	else
 		dbid = get_database_oid(dbname, false);

@@ -531,14 +531,15 @@ dbreset_job_release(DbresetJobHandle *job)
 }
 
 /*
- * dbreset_job_finish
+ * job_finish
  *		Wait for the worker's result (what the job appended to its result
  *		buffer, available once the worker has committed), re-throwing its
- *		notices and errors, then let go of the segment.  The handle itself
- *		stays valid (and marked finished) for the caller's error cleanup.
+ *		notices and errors, optionally wait for the worker to exit, then
+ *		let go of the segment.  The handle itself stays valid (and marked
+ *		finished) for the caller's error cleanup.
  */
-void
-dbreset_job_finish(DbresetJobHandle *job, StringInfo result)
+static void
+job_finish(DbresetJobHandle *job, StringInfo result, bool wait_for_exit)
 {
 	/*
 	 * Raise before letting go of anything: the caller's error cleanup
@@ -551,9 +552,21 @@ dbreset_job_finish(DbresetJobHandle *job, StringInfo result)
 				 errhint("Check the server log for what happened to it.")));
 
 	job->finished = true;
+	if (wait_for_exit)
+		wait_for_worker_exit(job->handle);
 	dsm_detach(job->seg);
 	pfree(job->handle);
 	job->handle = NULL;
+}
+
+/*
+ * dbreset_job_finish
+ *		Wait for the job's result and let go of the worker (job_finish).
+ */
+void
+dbreset_job_finish(DbresetJobHandle *job, StringInfo result)
+{
+	job_finish(job, result, false);
 }
 
 /*
@@ -565,17 +578,7 @@ dbreset_job_finish(DbresetJobHandle *job, StringInfo result)
 void
 dbreset_job_finish_and_wait(DbresetJobHandle *job, StringInfo result)
 {
-	if (!dbreset_receive(job, result))
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("background worker exited without reporting a result"),
-				 errhint("Check the server log for what happened to it.")));
-
-	job->finished = true;
-	wait_for_worker_exit(job->handle);
-	dsm_detach(job->seg);
-	pfree(job->handle);
-	job->handle = NULL;
+	job_finish(job, result, true);
 }
 
 /*
