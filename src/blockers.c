@@ -170,8 +170,9 @@ check_read_only(DbresetBlockers *b)
  *		for it, in any mode: all conflict with the AccessExclusiveLock that
  *		force_drop_database() takes first, and that it waits for no longer
  *		than its timeout.  Read from pg_locks joined to pg_stat_activity,
- *		so a query is shown only where pg_stat_activity would show it.  A
- *		lock held by a prepared transaction has no process.
+ *		so a query is shown only where pg_stat_activity would show it; its
+ *		white space is folded, to keep the detail on one line.  A lock held
+ *		by a prepared transaction has no process.
  */
 static void
 check_lock_holders(DbresetBlockers *b, Oid dbid)
@@ -181,7 +182,8 @@ check_lock_holders(DbresetBlockers *b, Oid dbid)
 	uint64		i;
 
 	argvalues[0] = ObjectIdGetDatum(dbid);
-	if (SPI_execute_with_args("SELECT l.pid, l.mode, l.granted, a.query "
+	if (SPI_execute_with_args("SELECT l.pid, l.mode, l.granted, "
+							  "pg_catalog.btrim(pg_catalog.regexp_replace(a.query, '\\s+', ' ', 'g')) "
 							  "FROM pg_catalog.pg_locks l "
 							  "LEFT JOIN pg_catalog.pg_stat_activity a "
 							  "ON a.pid = l.pid "
