@@ -7,7 +7,7 @@
 # blocks and force_drop_database() succeeds.  The rows that do not block
 # say what the drop then did: the sessions it terminated, counted by role
 # and application, add up to its return value; an inactive slot goes with
-# the database.
+# the database.  On a standby the recovery blocks, until it is promoted.
 #
 # Every process signalled here was started here; autovacuum is off so that
 # no worker comes and goes between the listing and the drop.
@@ -40,12 +40,12 @@ GRANT EXECUTE ON FUNCTION dbreset.force_drop_database(name, boolean, interval, i
 
 # run(sql, %as): ($ret, $stdout, $stderr) of sql run as the caller %as
 # describes: user => role (the superuser), on => database (postgres),
-# pre => SQL run first in the same session.
+# pre => SQL run first in the same session, node => cluster ($node).
 sub run
 {
 	my ($sql, %as) = @_;
 	my @user = $as{user} ? (extra_params => [ '-U', $as{user} ]) : ();
-	return psql_verbose($node, $as{on} // 'postgres',
+	return psql_verbose($as{node} // $node, $as{on} // 'postgres',
 		($as{pre} // '') . "\n$sql", @user);
 }
 
@@ -120,6 +120,7 @@ sub wait_gone
 my @cases = (
 	{
 		name => "another role's session, caller without pg_signal_backend",
+		error => qr/permission denied to terminate process \d+ of role \"bl_other\"/,
 		owner => 'bl_owner',
 		as => { user => 'bl_owner' },
 		kind => 'session',
@@ -149,6 +150,7 @@ my @cases = (
 	},
 	{
 		name => "a superuser's session, caller with pg_signal_backend",
+		error => qr/permission denied to terminate process \d+ of role/,
 		owner => 'bl_owner',
 		as => { user => 'bl_owner' },
 		kind => 'session',
@@ -178,6 +180,7 @@ my @cases = (
 	},
 	{
 		name => 'a lock held by another transaction',
+		error => qr/could not lock database \"eq_3\" within 1000 ms/,
 		owner => 'bl_owner',
 		as => { user => 'bl_owner' },
 		kind => 'lock',
@@ -212,6 +215,7 @@ my @cases = (
 	},
 	{
 		name => 'a prepared transaction',
+		error => qr/database \"eq_4\" is being used by prepared transactions/,
 		owner => 'bl_owner',
 		as => {},
 		kind => 'prepared_transaction',
@@ -236,6 +240,7 @@ my @cases = (
 	},
 	{
 		name => 'an active logical replication slot',
+		error => qr/database \"eq_5\" is used by an active logical replication slot/,
 		owner => 'bl_owner',
 		as => {},
 		kind => 'replication_slot',
@@ -283,6 +288,7 @@ my @cases = (
 	},
 	{
 		name => 'a subscription',
+		error => qr/database \"eq_6\" is being used by logical replication subscription/,
 		owner => 'bl_owner',
 		as => {},
 		kind => 'subscription',
@@ -310,6 +316,7 @@ my @cases = (
 	},
 	{
 		name => 'a template',
+		error => qr/cannot drop a template database/,
 		owner => 'bl_owner',
 		as => { user => 'bl_owner' },
 		kind => 'template',
@@ -327,6 +334,7 @@ my @cases = (
 	},
 	{
 		name => 'protected by dbreset.protected_databases',
+		error => qr/database \"eq_8\" is protected by \"dbreset.protected_databases\"/,
 		owner => 'bl_owner',
 		as_sub => sub {
 			my ($db) = @_;
@@ -339,6 +347,7 @@ my @cases = (
 	},
 	{
 		name => 'not the owner',
+		error => qr/must be owner of database eq_9/,
 		owner => 'bl_owner',
 		as => { user => 'bl_other' },
 		after => { user => 'bl_owner' },
@@ -348,6 +357,7 @@ my @cases = (
 	},
 	{
 		name => 'no EXECUTE on force_drop_database()',
+		error => qr/permission denied for function force_drop_database/,
 		owner => 'bl_nogrant',
 		as => { user => 'bl_nogrant' },
 		kind => 'privilege',
@@ -366,6 +376,7 @@ my @cases = (
 	},
 	{
 		name => 'a read-only transaction',
+		error => qr/cannot execute DROP DATABASE in a read-only transaction/,
 		owner => 'bl_owner',
 		as => { pre => 'SET default_transaction_read_only = on;' },
 		after => {},
@@ -375,6 +386,7 @@ my @cases = (
 	},
 	{
 		name => 'the current database',
+		error => qr/cannot drop the currently open database/,
 		owner => 'bl_owner',
 		as_sub => sub {
 			my ($db) = @_;
@@ -407,15 +419,15 @@ for my $case (@cases)
 	$case->{check}->($db, $st) if $case->{check};
 	my ($ret, $out, $err) = try_drop($db, %as);
 	isnt($ret, 0, "$name: force_drop_database() fails");
-	like($err, qr/ERROR:  $case->{sqlstate}: /,
-		"$name: with SQLSTATE $case->{sqlstate}");
+	like($err, qr/ERROR:  $case->{sqlstate}: $case->{error}/,
+		"$name: with SQLSTATE $case->{sqlstate} and the matching message");
 	is(db_exists($node, $db), 1, "$name: the database is still there");
 
 	$case->{remove}->($db, $st) if $case->{remove};
 	is(blocking($db, %after), '', "$name, removed: no blocking row");
 	my $expected = to_terminate($db, %after);
 	is($expected, $case->{terminated},
-		"$name, removed: $case->{terminated} sessions to terminate");
+		"$name, removed: $case->{terminated} session(s) to terminate");
 	($ret, $out, $err) = try_drop($db, %after);
 	is($ret, 0, "$name, removed: force_drop_database() succeeds")
 	  or diag $err;
@@ -472,5 +484,30 @@ is( $node->safe_psql('postgres',
 	'the inactive slot was dropped with the database');
 end_session($_->[0]) for @sessions;
 
+# --- a standby: read-only by recovery; promoted, it drops -----------------
+
+make_db($node, 'bl_sb');
+$node->stop;    # a cold copy, as in t/004
+$node->backup_fs_cold('cold');
+$node->start;
+my $standby = PostgreSQL::Test::Cluster->new('blockers_standby');
+$standby->init_from_backup($node, 'cold', has_streaming => 1);
+$standby->start;
+$node->wait_for_catchup($standby, 'replay', $node->lsn('insert'));
+
+is( rows('bl_sb', node => $standby),
+	'read_only|server|cannot execute DROP DATABASE during recovery|t',
+	'standby: the recovery blocks');
+($ret, $out, $err) = try_drop('bl_sb', node => $standby);
+like($err,
+	qr/ERROR:  25006: cannot execute DROP DATABASE in a read-only transaction/,
+	'standby: force_drop_database() fails as read-only');
+$standby->promote;
+is(blocking('bl_sb', node => $standby), '', 'promoted: no blocking row');
+($ret, $out, $err) = try_drop('bl_sb', node => $standby);
+is($ret, 0, 'promoted: force_drop_database() succeeds') or diag $err;
+is(db_exists($standby, 'bl_sb'), 0, 'promoted: the database is gone');
+
+$standby->stop;
 $node->stop;
 done_testing();
