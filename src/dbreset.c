@@ -218,23 +218,22 @@ dbreset_get_bool_arg(FunctionCallInfo fcinfo, int argno, const char *argname,
 }
 
 /*
- * dbreset_check_not_protected
- *		Refuse a database named in dbreset.protected_databases.  The check is
- *		by name, and so is the worker's lookup, so a rename in between cannot
- *		slip a protected database through.
+ * dbreset_is_protected
+ *		Whether dbname is named in dbreset.protected_databases.
  *
  *		An entry protects the database of that name in any letter case:
  *		"Prod", written unquoted, is read as prod, and must still protect the
  *		database "Prod".  Failing safe matters more here than telling apart
  *		two databases whose names differ only in case.
  */
-void
-dbreset_check_not_protected(const char *dbname)
+bool
+dbreset_is_protected(const char *dbname)
 {
 	char	   *rawstring = pstrdup(dbreset_protected_databases);
 	char	   *folded = downcase_identifier(dbname, strlen(dbname), false, false);
 	List	   *names;
 	ListCell   *lc;
+	bool		found = false;
 
 	/* the check hook has validated the syntax */
 	(void) SplitIdentifierString(rawstring, ',', &names);
@@ -245,15 +244,33 @@ dbreset_check_not_protected(const char *dbname)
 
 		if (strcmp(downcase_identifier(entry, strlen(entry), false, false),
 				   folded) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("database \"%s\" is protected by \"dbreset.protected_databases\"",
-							dbname),
-					 errhint("A superuser can remove it from the setting to drop it.")));
+		{
+			found = true;
+			break;
+		}
 	}
 
 	list_free(names);
 	pfree(rawstring);
+	return found;
+}
+
+/*
+ * dbreset_check_not_protected
+ *		Refuse a database named in dbreset.protected_databases
+ *		(dbreset_is_protected).  The check is by name, and so is the
+ *		worker's lookup, so a rename in between cannot slip a protected
+ *		database through.
+ */
+void
+dbreset_check_not_protected(const char *dbname)
+{
+	if (dbreset_is_protected(dbname))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("database \"%s\" is protected by \"dbreset.protected_databases\"",
+						dbname),
+				 errhint("A superuser can remove it from the setting to drop it.")));
 }
 
 /*

@@ -838,6 +838,27 @@ dbreset_sessions(PG_FUNCTION_ARGS)
 }
 
 /*
+ * dbreset_describe_session_owner
+ *		Append "user alice, application psql" for one session: its role
+ *		("-" for none) and its application_name, or its backend type when it
+ *		has none.  drop_blockers() groups sessions by this text.
+ */
+void
+dbreset_describe_session_owner(StringInfo buf, const DbresetSession *session)
+{
+	char	   *usename = OidIsValid(session->roleId) ?
+		GetUserNameFromId(session->roleId, true) : NULL;
+	const char *backend_type = session_backend_type(session);
+
+	appendStringInfo(buf, "user %s, application %s",
+					 usename ? usename : "-",
+					 session->status && session->status->st_appname &&
+					 session->status->st_appname[0] ?
+					 session->status->st_appname :
+					 backend_type ? backend_type : "-");
+}
+
+/*
  * dbreset_describe_sessions
  *		Append "pid 123 (user alice, application psql), ..." for log lines.
  */
@@ -849,17 +870,10 @@ dbreset_describe_sessions(StringInfo buf, const DbresetSession *sessions,
 
 	for (i = 0; i < nsessions; i++)
 	{
-		const DbresetSession *s = &sessions[i];
-		char	   *usename = OidIsValid(s->roleId) ?
-			GetUserNameFromId(s->roleId, true) : NULL;
-		const char *backend_type = session_backend_type(s);
-
-		appendStringInfo(buf, "%spid %d (user %s, application %s)",
-						 i > 0 ? ", " : "", s->pid,
-						 usename ? usename : "-",
-						 s->status && s->status->st_appname &&
-						 s->status->st_appname[0] ? s->status->st_appname :
-						 backend_type ? backend_type : "-");
+		appendStringInfo(buf, "%spid %d (", i > 0 ? ", " : "",
+						 sessions[i].pid);
+		dbreset_describe_session_owner(buf, &sessions[i]);
+		appendStringInfoChar(buf, ')');
 	}
 }
 
