@@ -218,8 +218,8 @@ dbreset_get_bool_arg(FunctionCallInfo fcinfo, int argno, const char *argname,
 }
 
 /*
- * dbreset_check_not_protected
- *		Refuse a database named in dbreset.protected_databases.  The check is
+ * dbreset_is_protected
+ *		Whether dbname is named in dbreset.protected_databases.  The check is
  *		by name, and so is the worker's lookup, so a rename in between cannot
  *		slip a protected database through.
  *
@@ -228,13 +228,14 @@ dbreset_get_bool_arg(FunctionCallInfo fcinfo, int argno, const char *argname,
  *		database "Prod".  Failing safe matters more here than telling apart
  *		two databases whose names differ only in case.
  */
-void
-dbreset_check_not_protected(const char *dbname)
+bool
+dbreset_is_protected(const char *dbname)
 {
 	char	   *rawstring = pstrdup(dbreset_protected_databases);
 	char	   *folded = downcase_identifier(dbname, strlen(dbname), false, false);
 	List	   *names;
 	ListCell   *lc;
+	bool		found = false;
 
 	/* the check hook has validated the syntax */
 	(void) SplitIdentifierString(rawstring, ',', &names);
@@ -245,15 +246,32 @@ dbreset_check_not_protected(const char *dbname)
 
 		if (strcmp(downcase_identifier(entry, strlen(entry), false, false),
 				   folded) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("database \"%s\" is protected by \"dbreset.protected_databases\"",
-							dbname),
-					 errhint("A superuser can remove it from the setting to drop it.")));
+		{
+			found = true;
+			break;
+		}
 	}
 
 	list_free(names);
 	pfree(rawstring);
+	pfree(folded);
+	return found;
+}
+
+/*
+ * dbreset_check_not_protected
+ *		Refuse a database named in dbreset.protected_databases
+ *		(dbreset_is_protected).
+ */
+void
+dbreset_check_not_protected(const char *dbname)
+{
+	if (dbreset_is_protected(dbname))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("database \"%s\" is protected by \"dbreset.protected_databases\"",
+						dbname),
+				 errhint("A superuser can remove it from the setting to drop it.")));
 }
 
 /*
