@@ -629,7 +629,8 @@ dbreset_job_leave_point_of_no_return(void)
  * leave_committing_state
  *		Move the job from past its point of no return back to released, so
  *		that the caller may stop it again; false if the caller gave it up
- *		meanwhile.  The state word only: the cancel holdoff is the callers'.
+ *		meanwhile.  Only the state word: the cancel holdoff is left to the
+ *		function that calls this.
  */
 static bool
 leave_committing_state(void)
@@ -656,8 +657,9 @@ dbreset_job_recover(void)
 	/*
 	 * The step of no return failed: we may be stopped again.  Not through
 	 * dbreset_job_leave_point_of_no_return(): the ERROR has already undone
-	 * its HOLD_CANCEL_INTERRUPTS() (errfinish resets the holdoff counts),
-	 * and a second release would leave cancels held for good.
+	 * its HOLD_CANCEL_INTERRUPTS() (errfinish resets the holdoff counts to
+	 * zero), and releasing it again would wrap QueryCancelHoldoffCount
+	 * around -- an assertion failure, or cancels held off for good.
 	 */
 	if (state == DBRESET_STATE_COMMITTING)
 	{
