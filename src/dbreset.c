@@ -252,6 +252,7 @@ dbreset_is_protected(const char *dbname)
 
 	list_free(names);
 	pfree(rawstring);
+	pfree(folded);
 	return found;
 }
 

@@ -150,6 +150,7 @@ static List *MySessionLocks = NIL;
 PGDLLEXPORT void dbreset_worker_main(Datum main_arg);
 
 static void worker_exit_quietly(void);
+static bool leave_committing_state(void);
 static void release_session_locks(void);
 
 /*
@@ -621,13 +622,26 @@ dbreset_job_point_of_no_return(void)
 void
 dbreset_job_leave_point_of_no_return(void)
 {
-	uint32		expected = DBRESET_STATE_COMMITTING;
-
 	Assert(MyJobHeader != NULL);
-	if (!pg_atomic_compare_exchange_u32(&MyJobHeader->state, &expected,
-										DBRESET_STATE_RELEASED))
+	if (!leave_committing_state())
 		worker_exit_quietly();
 	RESUME_CANCEL_INTERRUPTS();
+}
+
+/*
+ * leave_committing_state
+ *		Move the job from past its point of no return back to released, so
+ *		that the caller may stop it again; false if the caller gave it up
+ *		meanwhile.  Only the state word: the cancel holdoff is left to the
+ *		function that calls this.
+ */
+static bool
+leave_committing_state(void)
+{
+	uint32		expected = DBRESET_STATE_COMMITTING;
+
+	return pg_atomic_compare_exchange_u32(&MyJobHeader->state, &expected,
+										  DBRESET_STATE_RELEASED);
 }
 
 /*
@@ -643,10 +657,17 @@ dbreset_job_recover(void)
 {
 	uint32		state = pg_atomic_read_u32(&MyJobHeader->state);
 
+	/*
+	 * The step of no return failed: we may be stopped again.  Not through
+	 * dbreset_job_leave_point_of_no_return(): the ERROR has already undone
+	 * its HOLD_CANCEL_INTERRUPTS() (errfinish resets the holdoff counts to
+	 * zero), and releasing it again would wrap QueryCancelHoldoffCount
+	 * around -- an assertion failure, or cancels held off for good.
+	 */
 	if (state == DBRESET_STATE_COMMITTING)
 	{
-		/* the step of no return failed: we may be stopped again */
-		dbreset_job_leave_point_of_no_return();
+		if (!leave_committing_state())
+			worker_exit_quietly();
 		state = DBRESET_STATE_RELEASED;
 	}
 	if (state != DBRESET_STATE_RELEASED)
