@@ -84,9 +84,12 @@ SELECT * FROM dbreset.force_drop_databases('bk\_%', dry_run => true);
 RESET ROLE;
 SELECT * FROM bk_databases;
 
--- the owner of bk_a and bk_c but not of bk_b: bk_b's row says why, the
--- others are dropped all the same
+-- the owner of bk_a and bk_c but not of bk_b: the dry run says what
+-- would stop bk_b (and asks for no EXECUTE on force_drop_database(), which
+-- the batch does not need); bk_b's row says why, the others are dropped
+-- all the same
 SET ROLE dbr_bulk_owner;
+SELECT * FROM dbreset.force_drop_databases('bk\_%', dry_run => true);
 SELECT * FROM dbreset.force_drop_databases('bk\_%');
 RESET ROLE;
 SELECT * FROM bk_databases;

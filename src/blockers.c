@@ -507,10 +507,12 @@ blocker_cmp(const void *a, const void *b)
  *		lock, dbreset_check_droppable() (owner, template, current database,
  *		active slots, subscriptions, prepared transactions), then the
  *		sessions.  A database dropped or renamed meanwhile reads as what is
- *		left of it: nothing is locked.
+ *		left of it: nothing is locked.  for_batch: for
+ *		force_drop_databases(), which needs no EXECUTE on
+ *		force_drop_database() -- that row is left out.
  */
 static DbresetBlockers *
-collect_blockers(const char *dbname, Oid dbid)
+collect_blockers(const char *dbname, Oid dbid, bool for_batch)
 {
 	DbresetBlockers *b = palloc0(sizeof(DbresetBlockers));
 
@@ -524,7 +526,8 @@ collect_blockers(const char *dbname, Oid dbid)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	check_execute_privilege(b);
+	if (!for_batch)
+		check_execute_privilege(b);
 	check_read_only(b);
 	if (dbreset_is_protected(dbname))
 		add_row(b, "protected", dbname,
@@ -554,13 +557,14 @@ collect_blockers(const char *dbname, Oid dbid)
  *		"kind object: detail; kind object: detail", or NULL when nothing
  *		blocks.  *nsessions is how many sessions a drop would terminate
  *		(autovacuum workers included, as force_drop_database() counts
- *		them).  Changes nothing; the caller may hold the database's lock
- *		itself (its own locks are not listed).
+ *		them).  EXECUTE on force_drop_database() is not asked for: the
+ *		batch does not call it.  Changes nothing; the caller may hold the
+ *		database's lock itself (its own locks are not listed).
  */
 char *
 dbreset_blockers_summary(const char *dbname, Oid dbid, int *nsessions)
 {
-	DbresetBlockers *b = collect_blockers(dbname, dbid);
+	DbresetBlockers *b = collect_blockers(dbname, dbid, true);
 	StringInfoData buf;
 	int			i;
 
@@ -629,7 +633,7 @@ dbreset_drop_blockers(PG_FUNCTION_ARGS)
 				 errmsg("database \"%s\" does not exist", dbname)));
 
 	dbreset_init_materialized_srf(fcinfo);
-	b = collect_blockers(dbname, dbid);
+	b = collect_blockers(dbname, dbid, false);
 
 	for (i = 0; i < b->nrows; i++)
 	{
