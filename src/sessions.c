@@ -374,22 +374,54 @@ poll_pause(TimestampTz deadline)
 }
 
 /*
+ * transaction_done
+ *		Whether a session that was inside the transaction with local ID
+ *		"initial" is done with it, so that terminating it now loses nothing
+ *		it did: it has exited; or its transaction has ended and -- for a
+ *		client backend -- it has told its client so and waits for the next
+ *		command, outside any transaction.
+ *
+ *		PGPROC's local transaction ID is set when a transaction starts and
+ *		cleared when it ends, on every major, whatever track_activities
+ *		says.  It is cleared inside COMMIT, before the client has heard of
+ *		the commit: a signal then would cut the answer off, and the client
+ *		could not tell whether its COMMIT took.  A client backend is
+ *		therefore signalled only once it waits to read its client's next
+ *		message (wait event ClientRead) between transactions: by then its
+ *		ReadyForQuery has been flushed.  On 13 the wait event is not set
+ *		in a session that turned track_activities off: such a session waits
+ *		out the grace.  A session that starts its next transaction at once
+ *		is caught at its next pause, or when the grace runs out.  Lock-free
+ *		reads of 4-byte fields, as pg_stat_activity's.
+ */
+static bool
+transaction_done(const DbresetSession *s, LocalTransactionId initial)
+{
+	LocalTransactionId now;
+
+	if (!dbreset_proc_is_live(s->proc, s->pid))
+		return true;
+	now = dbreset_proc_lxid(s->proc);
+	if (now == initial)
+		return false;
+	if (s->status == NULL || s->status->st_backendType != B_BACKEND)
+		return true;
+	return now == InvalidLocalTransactionId &&
+		s->proc->wait_event_info == WAIT_EVENT_CLIENT_READ;
+}
+
+/*
  * dbreset_drain_sessions
  *		Terminate sessions, giving the work they have in flight up to
  *		grace_ms to finish first: a session between transactions (idle) is
  *		signalled at once; one inside a transaction -- running a query, or
- *		idle in a transaction block -- is signalled as soon as that
- *		transaction has ended, or when the grace runs out.  With no grace,
- *		this is dbreset_signal_sessions().  Returns how many finished their
- *		transaction (or exited) on their own within the grace.
- *
- *		"Inside a transaction" is read from the PGPROC's local transaction
- *		ID, which every major sets when a transaction starts and clears when
- *		it ends, whether or not track_activities is on; a session whose
- *		ID has changed has ended the transaction it was in, even if it
- *		began another since.  Autovacuum workers get no grace: DROP
- *		DATABASE stops them anyway.  The caller holds the lock that keeps
- *		new sessions out, so nobody new arrives meanwhile.
+ *		idle in a transaction block -- is signalled as soon as it has ended
+ *		that transaction (transaction_done), or when the grace runs out.
+ *		With no grace, this is dbreset_signal_sessions().  Returns how many
+ *		finished their transaction (or exited) on their own within the
+ *		grace.  Autovacuum workers get no grace: DROP DATABASE stops them
+ *		anyway.  The caller holds the lock that keeps new sessions out, so
+ *		nobody new arrives meanwhile.
  */
 int
 dbreset_drain_sessions(const DbresetSession *sessions, int nsessions,
@@ -431,12 +463,9 @@ dbreset_drain_sessions(const DbresetSession *sessions, int nsessions,
 		{
 			const DbresetSession *s = &sessions[i];
 
-			if (!pending[i])
+			if (!pending[i] || !transaction_done(s, lxids[i]))
 				continue;
-			if (dbreset_proc_is_live(s->proc, s->pid) &&
-				dbreset_proc_lxid(s->proc) == lxids[i])
-				continue;
-			/* its transaction has ended (or it has gone): terminate now */
+			/* done with its transaction (or gone): terminate now */
 			dbreset_signal_sessions(s, 1);
 			pending[i] = false;
 			npending--;
