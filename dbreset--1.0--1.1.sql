@@ -24,7 +24,7 @@
 -- schema dbreset behind (README, "Uninstall").
 
 CREATE TABLE dbreset.update_acl AS
-SELECT p.oid::regprocedure::text AS old_function, p.proacl AS acl
+SELECT p.proname AS name, p.proacl AS acl
 FROM pg_catalog.pg_proc p
 WHERE p.oid IN ('dbreset.sessions(name)'::regprocedure,
                 'dbreset.terminate_sessions(name, interval)'::regprocedure,
@@ -176,12 +176,13 @@ DECLARE
 BEGIN
     FOR f IN
         SELECT u.acl,
-               CASE u.old_function
-                   WHEN 'dbreset.sessions(name)'
+               CASE u.name
+                   WHEN 'sessions'
                    THEN 'dbreset.sessions(name)'::regprocedure
-                   WHEN 'dbreset.terminate_sessions(name,interval)'
+                   WHEN 'terminate_sessions'
                    THEN 'dbreset.terminate_sessions(name,interval,interval)'::regprocedure
-                   ELSE 'dbreset.force_drop_database(name,boolean,interval,interval,boolean)'::regprocedure
+                   WHEN 'force_drop_database'
+                   THEN 'dbreset.force_drop_database(name,boolean,interval,interval,boolean)'::regprocedure
                END AS fn
         FROM dbreset.update_acl u
         WHERE u.acl IS NOT NULL

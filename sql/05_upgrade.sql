@@ -8,9 +8,14 @@ SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS dbreset;
 RESET client_min_messages;
 
--- 1.0: CREATE EXTENSION made schema dbreset outside the extension
+-- 1.0: CREATE EXTENSION made schema dbreset outside the extension, and
+-- 1.0's control file (schema = dbreset) put the extension in it: its
+-- update scripts run with search_path = dbreset, where the functions'
+-- names print unqualified
 CREATE SCHEMA dbreset;
 CREATE EXTENSION dbreset VERSION '1.0';
+UPDATE pg_extension SET extnamespace = 'dbreset'::regnamespace
+WHERE extname = 'dbreset';
 SELECT extversion FROM pg_extension WHERE extname = 'dbreset';
 CREATE DATABASE dbreset_upgrade1;
 SELECT dbreset.force_drop_database('dbreset_upgrade1');
@@ -23,18 +28,23 @@ SELECT count(*) FROM dbreset.terminate_sessions('dbreset_upgrade1', '1s');
 SELECT dbreset.force_drop_database('dbreset_upgrade1', true, '2s');
 SELECT dbreset.force_drop_database(dbname => 'dbreset_upgrade1', if_exists => true);
 
--- privileges granted since 1.0 was installed survive the update
+-- privileges granted (and revoked) since 1.0 was installed survive the
+-- update, each on its own function
 CREATE ROLE dbr_up_caller LOGIN;
+CREATE ROLE dbr_up_killer LOGIN;
 GRANT EXECUTE ON FUNCTION dbreset.force_drop_database(name, boolean, interval)
     TO dbr_up_caller WITH GRANT OPTION;
 GRANT EXECUTE ON FUNCTION dbreset.terminate_sessions(name, interval)
-    TO dbr_up_caller;
+    TO dbr_up_caller, dbr_up_killer;
+REVOKE EXECUTE ON FUNCTION dbreset.sessions(name) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dbreset.sessions(name) TO dbr_up_killer;
 
 ALTER EXTENSION dbreset UPDATE TO '1.1';
 
 SELECT p.proname, pg_get_function_identity_arguments(p.oid) AS arguments,
        has_function_privilege('dbr_up_caller', p.oid, 'EXECUTE') AS caller_may,
        has_function_privilege('dbr_up_caller', p.oid, 'EXECUTE WITH GRANT OPTION') AS caller_may_grant,
+       has_function_privilege('dbr_up_killer', p.oid, 'EXECUTE') AS killer_may,
        has_function_privilege('public', p.oid, 'EXECUTE') AS public_may
 FROM pg_proc p
 WHERE p.pronamespace = 'dbreset'::regnamespace
@@ -51,7 +61,9 @@ RESET ROLE;
 REVOKE ALL ON FUNCTION dbreset.force_drop_database(name, boolean, interval, interval, boolean)
     FROM dbr_up_caller CASCADE;
 REVOKE ALL ON FUNCTION dbreset.terminate_sessions(name, interval, interval)
-    FROM dbr_up_caller;
+    FROM dbr_up_caller, dbr_up_killer;
+REVOKE ALL ON FUNCTION dbreset.sessions(name) FROM dbr_up_killer;
+GRANT EXECUTE ON FUNCTION dbreset.sessions(name) TO PUBLIC;
 
 -- the extension's members, their signatures and grants
 CREATE TEMP VIEW members AS
@@ -60,7 +72,10 @@ SELECT pg_describe_object(classid, objid, 0) AS member,
             THEN pg_get_function_identity_arguments(objid) || ' -> ' ||
                  pg_get_function_result(objid) END AS signature,
        CASE WHEN classid = 'pg_proc'::regclass
-            THEN (SELECT proacl::text FROM pg_proc WHERE oid = objid) END AS acl
+            THEN (SELECT array(SELECT a::text
+                               FROM unnest(coalesce(proacl, acldefault('f', proowner))) a
+                               ORDER BY 1)::text
+                  FROM pg_proc WHERE oid = objid) END AS acl
 FROM pg_depend
 WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'dbreset');
@@ -77,7 +92,7 @@ DROP EXTENSION dbreset;
 SELECT count(*) AS schemas_left FROM pg_namespace WHERE nspname = 'dbreset';
 DROP SCHEMA dbreset;
 -- its initial privileges went with the extension (17+ tracks them)
-DROP ROLE dbr_up_caller;
+DROP ROLE dbr_up_caller, dbr_up_killer;
 
 -- a fresh install: the same functions, same signatures and grants, plus
 -- its schema
