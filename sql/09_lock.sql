@@ -8,7 +8,8 @@ CREATE ROLE dbr_lk_owner LOGIN;
 CREATE ROLE dbr_lk_other LOGIN;
 GRANT EXECUTE ON FUNCTION dbreset.lock_database(name, interval, interval),
     dbreset.unlock_database(name),
-    dbreset.force_drop_database(name, boolean, interval, interval, boolean)
+    dbreset.force_drop_database(name, boolean, interval, interval, boolean),
+    dbreset.terminate_sessions(name, interval, interval)
     TO dbr_lk_owner, dbr_lk_other;
 CREATE DATABASE dbr_lk1 OWNER dbr_lk_owner;
 
@@ -42,6 +43,10 @@ ROLLBACK;
 SET ROLE dbr_lk_other;
 SELECT dbreset.lock_database('dbr_lk1');
 SELECT dbreset.unlock_database('dbr_lk1');
+-- holding connections off during a grace is the owner's; without one,
+-- terminate_sessions() is pg_terminate_backend()
+SELECT count(*) FROM dbreset.terminate_sessions('dbr_lk1', grace => '1s');
+SELECT count(*) FROM dbreset.terminate_sessions('dbr_lk1');
 RESET ROLE;
 SET default_transaction_read_only = on;
 SELECT dbreset.lock_database('dbr_lk1');
@@ -111,6 +116,7 @@ ALTER DATABASE dbr_lk_tpl IS_TEMPLATE false;
 DROP DATABASE dbr_lk_tpl;
 REVOKE ALL ON FUNCTION dbreset.lock_database(name, interval, interval),
     dbreset.unlock_database(name),
-    dbreset.force_drop_database(name, boolean, interval, interval, boolean)
+    dbreset.force_drop_database(name, boolean, interval, interval, boolean),
+    dbreset.terminate_sessions(name, interval, interval)
     FROM dbr_lk_owner, dbr_lk_other;
 DROP ROLE dbr_lk_owner, dbr_lk_other;

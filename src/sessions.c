@@ -921,8 +921,10 @@ dbreset_describe_sessions(StringInfo buf, const DbresetSession *sessions,
  *		With a grace, sessions inside a transaction get that long to finish
  *		it, and the database's lock is held meanwhile (AccessExclusiveLock,
  *		taken within the timeout) so that no new session arrives to be
- *		waited for; it is let go before returning.  Without one, as in 1.0,
- *		nothing is locked.
+ *		waited for; it is let go before returning.  Holding connections off
+ *		is what ALTER DATABASE's owner may do, so a grace also needs
+ *		ownership of the database.  Without one, as in 1.0, nothing is
+ *		locked and pg_terminate_backend()'s rules are all there is.
  */
 Datum
 dbreset_terminate_sessions(PG_FUNCTION_ARGS)
@@ -944,6 +946,13 @@ dbreset_terminate_sessions(PG_FUNCTION_ARGS)
 
 	if (grace_ms > 0)
 	{
+		/* holding connections off is the owner's power (ALTER DATABASE) */
+		dbid = get_database_oid(dbname, false);
+		if (!dbreset_database_ownercheck(dbid, GetUserId()))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("must be owner of database %s", dbname),
+					 errdetail("With a grace, terminate_sessions() holds new connections off, which only the owner of the database may do.")));
 		dbid = dbreset_lock_existing_database(dbname, AccessExclusiveLock,
 											  timeout_ms);
 	}
