@@ -472,6 +472,16 @@ dbreset_tablespace_aclcheck(Oid spcid, Oid roleid, AclMode mode)
 #endif
 }
 
+static inline AclResult
+dbreset_database_aclcheck(Oid dbid, Oid roleid, AclMode mode)
+{
+#if PG_VERSION_NUM >= 160000
+	return object_aclcheck(DatabaseRelationId, dbid, roleid, mode);
+#else
+	return pg_database_aclcheck(dbid, roleid, mode);
+#endif
+}
+
 /*
  * dbreset_file_copy_is_clone
  *		Whether FILE_COPY would clone files (18+: file_copy_method = clone)

@@ -158,15 +158,18 @@ dbreset_prepared_transactions(Oid dbid, uint64 *ngids)
  * check_prepared_transactions
  *		Refuse a database with prepared transactions, naming their gids.
  *		Core refuses them too, but only after WITH (FORCE) would have been
- *		the next step; we refuse before any session is terminated.
+ *		the next step; we refuse before any session is terminated -- and
+ *		again once they have gone: a session given a grace may have
+ *		prepared a transaction meanwhile.  "late", for that second look,
+ *		says what was not done ("The database was not dropped.").
  */
 static void
-check_prepared_transactions(const char *dbname, Oid dbid)
+check_prepared_transactions(const char *dbname, Oid dbid, const char *late)
 {
 	uint64		ngids;
 	char	   *gids = dbreset_prepared_transactions(dbid, &ngids);
 
-	if (ngids > 0)
+	if (ngids > 0 && late == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
 				 errmsg("database \"%s\" is being used by prepared transactions",
@@ -174,6 +177,15 @@ check_prepared_transactions(const char *dbname, Oid dbid)
 				 errdetail_plural("Prepared transaction %s uses the database. No session was terminated.",
 								  "Prepared transactions %s use the database. No session was terminated.",
 								  (unsigned long) ngids, gids),
+				 errhint("Commit or roll them back with COMMIT PREPARED or ROLLBACK PREPARED.")));
+	if (ngids > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("database \"%s\" is being used by prepared transactions",
+						dbname),
+				 errdetail_plural("Prepared transaction %s was prepared while the sessions were ending. The sessions were terminated. %s",
+								  "Prepared transactions %s were prepared while the sessions were ending. The sessions were terminated. %s",
+								  (unsigned long) ngids, gids, late),
 				 errhint("Commit or roll them back with COMMIT PREPARED or ROLLBACK PREPARED.")));
 }
 
@@ -232,7 +244,7 @@ dbreset_check_droppable(const char *dbname, Oid dbid, bool rollback_prepared)
 								  nsubscriptions, nsubscriptions)));
 
 	if (!rollback_prepared)
-		check_prepared_transactions(dbname, dbid);
+		check_prepared_transactions(dbname, dbid, NULL);
 }
 
 /*
@@ -335,14 +347,35 @@ const DbresetJob dbreset_rollback_prepared_job = {
 
 /*
  * check_may_roll_back
- *		ROLLBACK PREPARED's permission check (LockGXact in twophase.c), for
- *		every prepared transaction of the database, before any session is
- *		terminated: the role that prepared it, or a superuser.
+ *		What rolling back the prepared transactions of database dbname
+ *		(dbid) needs, checked before any session is terminated -- and again
+ *		once they have gone ("late"), since one may have prepared a
+ *		transaction meanwhile.  ROLLBACK PREPARED's own check (LockGXact in
+ *		twophase.c): each was prepared by the current user, or it is a
+ *		superuser.  And, since core finishes a prepared transaction only
+ *		from its own database, the worker must be able to connect to it as
+ *		the caller's authenticated user: CONNECT, as CheckMyDatabase()
+ *		checks even for a background worker.
  */
 static void
-check_may_roll_back(Oid dbid)
+check_may_roll_back(const char *dbname, Oid dbid, bool late)
 {
+	Oid			authuser = GetAuthenticatedUserId();
+	const char *outcome = late ?
+		_("The sessions were terminated, but the database was not dropped.") :
+		_("No session was terminated.");
 	List	   *others;
+
+	if (list_prepared(dbid, InvalidOid) == NIL)
+		return;
+
+	if (!superuser_arg(authuser) &&
+		dbreset_database_aclcheck(dbid, authuser, ACL_CONNECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for database %s", dbname),
+				 errdetail("Rolling back its prepared transactions needs to connect to it as user \"%s\". %s",
+						   GetUserNameFromId(authuser, false), outcome)));
 
 	if (superuser())
 		return;
@@ -352,7 +385,7 @@ check_may_roll_back(Oid dbid)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to finish prepared transaction \"%s\"",
 						(const char *) linitial(others)),
-				 errdetail("No session was terminated."),
+				 errdetail_internal("%s", outcome),
 				 errhint("Must be superuser or the user that prepared the transaction.")));
 }
 
@@ -443,7 +476,7 @@ dbreset_terminate_and_run(const char *dbname, Oid dbid, DbresetJobKind kind,
 	sessions = dbreset_collect_sessions(dbid, &nsessions);
 	dbreset_check_terminate_all(sessions, nsessions, options->for_drop);
 	if (options->rollback_prepared)
-		check_may_roll_back(dbid);
+		check_may_roll_back(dbname, dbid, false);
 
 	/* names are read now: the sessions' status entries vanish as they exit */
 	initStringInfo(&buf);
@@ -462,6 +495,12 @@ dbreset_terminate_and_run(const char *dbname, Oid dbid, DbresetJobKind kind,
 		if (nremaining > 0)
 			dbreset_report_timeout(dbname, remaining, nremaining,
 								   options->timeout_ms, options->undone);
+
+		/* what a session may have prepared meanwhile, before any rollback */
+		if (options->for_drop && options->rollback_prepared)
+			check_may_roll_back(dbname, dbid, true);
+		else if (options->for_drop)
+			check_prepared_transactions(dbname, dbid, options->undone);
 
 		if (options->rollback_prepared)
 			options->rolled_back = roll_back_prepared(dbname, dbid);

@@ -189,6 +189,39 @@ like(slurp_file($node->logfile),
 	'the LOG line names them');
 end_session($px_session);
 
+# a transaction prepared during the grace: the drop stops before it, and
+# rollback_prepared rolls it back too
+make_db($node, 'p2');
+for my $rollback (0, 1)
+{
+	my $s = bystander($node, 'p2');
+	$s->query_safe("BEGIN; INSERT INTO t VALUES (0)");
+	$caller->query_until(qr/started/,
+		"\\echo started\n\\set VERBOSITY verbose\nSELECT dbreset.force_drop_database('p2', grace => '5min', rollback_prepared => "
+		  . ($rollback ? 'true' : 'false') . ");\n");
+	wait_for_drop_lock($node, 'p2');
+	$s->query("PREPARE TRANSACTION 'p2_late'");
+	my $result = call_result($caller);
+	if ($rollback)
+	{
+		is($result, '1', 'prepared during the grace, rolled back: dropped');
+		like(slurp_file($node->logfile),
+			qr/dropped database "p2" after terminating 1 session\n.*Rolled back prepared transactions: "p2_late"\./,
+			'the LOG line names it');
+	}
+	else
+	{
+		like($caller->{stderr},
+			qr/55006: database "p2" is being used by prepared transactions\n.*DETAIL:  Prepared transaction "p2_late" was prepared while the sessions were ending\. The sessions were terminated\. The database was not dropped\./,
+			'prepared during the grace: refused before the drop, saying so');
+		$caller->{stderr} = '';
+		is(row_count($node, 'p2'), 100, 'the database is there, with its data');
+	}
+	end_session($s);
+}
+is($node->safe_psql('postgres', "SELECT count(*) FROM pg_prepared_xacts"),
+	'0', 'nothing prepared is left');
+
 # --- 1.0's declarations with this library ------------------------------
 
 my $old = PostgreSQL::Test::Cluster->new('old');
