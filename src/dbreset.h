@@ -138,6 +138,7 @@ extern void dbreset_job_point_of_no_return(void);
 extern void dbreset_job_leave_point_of_no_return(void);
 extern void dbreset_job_recover(void);
 extern void dbreset_job_next_transaction(void);
+extern int	dbreset_job_caller_encoding(void);
 extern void dbreset_job_hold_lock(Oid classid, Oid objid, uint16 objsubid,
 								  LOCKMODE mode);
 

@@ -46,6 +46,7 @@
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "executor/spi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "nodes/plannodes.h"
@@ -328,6 +329,7 @@ rollback_prepared_job_run(const void *argp, StringInfo result)
 	MemoryContext oldcontext = MemoryContextSwitchTo(cxt);
 	List	   *gids = list_prepared(args->dbid, InvalidOid);
 	ListCell   *lc;
+	char	   *list;
 
 	MemoryContextSwitchTo(oldcontext);
 	foreach(lc, gids)
@@ -336,7 +338,11 @@ rollback_prepared_job_run(const void *argp, StringInfo result)
 									 quote_literal_cstr((const char *) lfirst(lc))));
 		dbreset_job_next_transaction();
 	}
-	appendStringInfoString(result, gid_list(gids));
+	/* the worker is connected to the database, in its encoding */
+	list = gid_list(gids);
+	appendStringInfoString(result,
+						   pg_server_to_any(list, strlen(list),
+											dbreset_job_caller_encoding()));
 	MemoryContextDelete(cxt);
 }
 

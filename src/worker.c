@@ -111,6 +111,7 @@ typedef struct DbresetJobHeader
 	int			leader_pid;
 	Oid			current_user_id;	/* who the job runs as */
 	int			sec_context;
+	int			caller_encoding;	/* for the messages sent to the caller */
 	Size		args_len;
 } DbresetJobHeader;
 
@@ -466,6 +467,7 @@ dbreset_job_start_in(Oid database_id, DbresetJobKind kind, const void *args,
 	hdr->leader_procno = (int) (MyProc - ProcGlobal->allProcs);
 	hdr->leader_pid = MyProcPid;
 	GetUserIdAndSecContext(&hdr->current_user_id, &hdr->sec_context);
+	hdr->caller_encoding = GetDatabaseEncoding();
 	hdr->args_len = args_len;
 	shm_toc_insert(toc, DBRESET_KEY_HEADER, hdr);
 	job->hdr = hdr;
@@ -625,7 +627,13 @@ dbreset_job_leave_point_of_no_return(void)
 	Assert(MyJobHeader != NULL);
 	if (!leave_committing_state())
 		worker_exit_quietly();
-	RESUME_CANCEL_INTERRUPTS();
+
+	/*
+	 * An ERROR swallowed since the point of no return (a hook's PG_TRY)
+	 * has already reset the holdoff count: resume only what is held.
+	 */
+	if (QueryCancelHoldoffCount > 0)
+		RESUME_CANCEL_INTERRUPTS();
 }
 
 /*
@@ -698,6 +706,18 @@ dbreset_job_next_transaction(void)
 }
 
 /*
+ * dbreset_job_caller_encoding
+ *		Worker side: the caller's database encoding, for text a job puts in
+ *		its result, which travels unconverted (messages are converted).
+ */
+int
+dbreset_job_caller_encoding(void)
+{
+	Assert(MyJobHeader != NULL);
+	return MyJobHeader->caller_encoding;
+}
+
+/*
  * dbreset_job_hold_lock
  *		Worker side: lock a shared object -- a database, the spare maker's
  *		sub-object of one (spare.c), a role -- for the rest of the job,
@@ -705,7 +725,9 @@ dbreset_job_next_transaction(void)
  *		Granted at once when the caller holds it (same lock group);
  *		released after the job's last commit, before the caller hears of
  *		the result, so that nothing of ours is left behind when the call
- *		returns.  An abort releases session locks too.
+ *		returns.  An abort does not release them: a job that recovers from
+ *		an error releases them in dbreset_job_recover(), and a worker that
+ *		fails exits, which releases every lock it holds.
  */
 void
 dbreset_job_hold_lock(Oid classid, Oid objid, uint16 objsubid, LOCKMODE mode)
@@ -854,6 +876,7 @@ dbreset_worker_main(Datum main_arg)
 	StringInfoData result;
 	StringInfoData msg;
 	sigjmp_buf	local_sigjmp_buf;
+	int			encoding;
 
 	/* SIGTERM (shutdown) terminates, SIGINT (the caller) cancels */
 	pqsignal(SIGTERM, die);
@@ -904,8 +927,23 @@ dbreset_worker_main(Datum main_arg)
 											  hdr->authenticated_user_id,
 											  DBRESET_BGWORKER_FLAGS);
 
-	/* messages go out in the database encoding, as the caller expects */
-	SetClientEncoding(GetDatabaseEncoding());
+	/*
+	 * Messages go out in the caller's database encoding, which is what it
+	 * re-throws them in -- a worker connected to another database (a
+	 * rollback of prepared transactions) may have another encoding.  The
+	 * conversion is looked up in a transaction, as at a client's start-up;
+	 * without one (no conversion between the two), the database's own.
+	 */
+	encoding = hdr->caller_encoding;
+	if (encoding != GetDatabaseEncoding())
+	{
+		StartTransactionCommand();
+		if (PrepareClientEncoding(encoding) < 0)
+			encoding = GetDatabaseEncoding();
+		CommitTransactionCommand();
+	}
+	if (SetClientEncoding(encoding) < 0)
+		(void) SetClientEncoding(GetDatabaseEncoding());
 
 	/*
 	 * The worker starts from the role's and database's settings, not the

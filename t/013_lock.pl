@@ -222,6 +222,26 @@ for my $rollback (0, 1)
 is($node->safe_psql('postgres', "SELECT count(*) FROM pg_prepared_xacts"),
 	'0', 'nothing prepared is left');
 
+# the worker that rolls back is connected to the database itself: its
+# messages and the gids it reports come back in the caller's encoding
+my $enc = PostgreSQL::Test::Cluster->new('enc');
+$enc->init(extra => [ '--encoding=UTF8', '--locale=C' ]);
+$enc->append_conf('postgresql.conf', "max_prepared_transactions = 2\n");
+$enc->start;
+$enc->safe_psql('postgres', 'CREATE EXTENSION dbreset');
+$enc->safe_psql('postgres',
+	"CREATE DATABASE latin1 ENCODING 'LATIN1' TEMPLATE template0");
+$enc->safe_psql('latin1',
+	"CREATE TABLE t (i int); BEGIN; INSERT INTO t VALUES (1); PREPARE TRANSACTION 'gx_\x{e9}t\x{e9}'",
+	extra_params => [ '-v', 'ON_ERROR_STOP=1' ]);
+is($enc->safe_psql('postgres',
+		"SELECT dbreset.force_drop_database('latin1', rollback_prepared => true)"),
+	'0', 'a LATIN1 database with a prepared transaction is dropped');
+like(slurp_file($enc->logfile),
+	qr/Rolled back prepared transactions: "gx_\x{c3}\x{a9}t\x{c3}\x{a9}"\./,
+	'the gid reaches the UTF8 caller as UTF8');
+$enc->stop;
+
 # --- 1.0's declarations with this library ------------------------------
 
 my $old = PostgreSQL::Test::Cluster->new('old');
