@@ -280,6 +280,7 @@ extern DbresetDatabaseState dbreset_database_state(Oid dbid);
 extern const char *dbreset_database_state_name(DbresetDatabaseState state);
 extern void dbreset_forget_lock(Oid dbid);
 extern void dbreset_move_lock(Oid from, Oid to);
+extern void dbreset_move_lock_at_commit(Oid from, Oid to);
 
 /* blockers.c */
 extern char *dbreset_blockers_summary(const char *dbname, Oid dbid,

@@ -24,10 +24,11 @@
  * on their own and both refuse transaction blocks.
  *
  * That dbreset closed a database is recorded in the data directory, in
- * pg_dbreset/locked.<OID>, written (and fsynced) before the commit and
- * removed after the unlock commits: unlock_database() opens only what
- * lock_database() closed -- never template0, a sealed snapshot, or a
- * database an administrator closed by hand.  The record is not replicated:
+ * pg_dbreset/locked.<OID>, holding the database's name, written (and
+ * fsynced) before the commit and removed after the unlock commits:
+ * unlock_database() opens only what lock_database() closed -- never
+ * template0, a sealed snapshot, or a database an administrator closed by
+ * hand.  A record counts only for a closed database of the name it holds.  The record is not replicated:
  * on a promoted standby a locked database shows as closed, and ALTER
  * DATABASE opens it.
  *
@@ -42,6 +43,7 @@
 #include <unistd.h>
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_database.h"
 #include "commands/dbcommands.h"
 #include "miscadmin.h"
@@ -51,6 +53,7 @@
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/syscache.h"
 
 #include "compat.h"
@@ -86,15 +89,28 @@ lock_record_path(Oid dbid)
 }
 
 /*
- * lock_record_exists
- *		Whether dbreset recorded that it closed database dbid.
+ * lock_record_matches
+ *		Whether dbreset recorded that it closed database dbid, under the
+ *		name it has now.  The name guards against a record that outlived
+ *		its database (a plain DROP DATABASE) and whose OID came back.
  */
 static bool
-lock_record_exists(Oid dbid)
+lock_record_matches(Oid dbid, const char *dbname)
 {
-	struct stat st;
+	char	   *path = lock_record_path(dbid);
+	char		buf[NAMEDATALEN + 1];
+	int			fd;
+	int			len;
 
-	return stat(lock_record_path(dbid), &st) == 0;
+	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	if (fd < 0)
+		return false;
+	len = read(fd, buf, NAMEDATALEN);
+	CloseTransientFile(fd);
+	if (len < 0)
+		return false;
+	buf[len] = '\0';
+	return strcmp(buf, dbname) == 0;
 }
 
 /*
@@ -153,7 +169,8 @@ dbreset_forget_lock(Oid dbid)
  * dbreset_move_lock
  *		A locked database reset before PostgreSQL 15 comes back under a new
  *		OID, still closed (the reset keeps ALLOW_CONNECTIONS): the record
- *		follows it, so that unlock_database() still opens it.
+ *		follows it, so that unlock_database() still opens it.  Called once
+ *		the new database has committed.
  */
 void
 dbreset_move_lock(Oid from, Oid to)
@@ -168,6 +185,68 @@ dbreset_move_lock(Oid from, Oid to)
 				(errcode_for_file_access(),
 				 errmsg("could not rename file \"%s\" to \"%s\": %m",
 						frompath, topath)));
+}
+
+/* Moves of records waiting for the current transaction to commit */
+typedef struct DbresetLockMove
+{
+	Oid			from;
+	Oid			to;
+} DbresetLockMove;
+static List *PendingLockMoves = NIL;
+
+/*
+ * lock_moves_at_end
+ *		Transaction callback: once the transaction has committed, move the
+ *		records it asked to move; whatever its end, forget them.
+ */
+static void
+lock_moves_at_end(XactEvent event, void *arg)
+{
+	ListCell   *lc;
+
+	(void) arg;
+	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+		event != XACT_EVENT_PARALLEL_COMMIT &&
+		event != XACT_EVENT_PARALLEL_ABORT)
+		return;
+
+	if (event == XACT_EVENT_COMMIT)
+		foreach(lc, PendingLockMoves)
+		{
+			DbresetLockMove *move = (DbresetLockMove *) lfirst(lc);
+
+			dbreset_move_lock(move->from, move->to);
+		}
+	list_free_deep(PendingLockMoves);
+	PendingLockMoves = NIL;
+}
+
+/*
+ * dbreset_move_lock_at_commit
+ *		dbreset_move_lock(), once the current transaction commits: for a
+ *		swap of a spare, which renames databases in the caller's own
+ *		transaction.  Moved before the commit, the record would stay with
+ *		the spare if the transaction then aborted.
+ */
+void
+dbreset_move_lock_at_commit(Oid from, Oid to)
+{
+	static bool registered = false;
+	MemoryContext oldcontext;
+	DbresetLockMove *move;
+
+	if (!registered)
+	{
+		RegisterXactCallback(lock_moves_at_end, NULL);
+		registered = true;
+	}
+	oldcontext = MemoryContextSwitchTo(TopMemoryContext);
+	move = palloc(sizeof(DbresetLockMove));
+	move->from = from;
+	move->to = to;
+	PendingLockMoves = lappend(PendingLockMoves, move);
+	MemoryContextSwitchTo(oldcontext);
 }
 
 /*
@@ -191,7 +270,7 @@ dbreset_database_state(Oid dbid)
 		state = DBRESET_DB_INVALID;
 	else if (db->datallowconn)
 		state = DBRESET_DB_OPEN;
-	else if (lock_record_exists(dbid))
+	else if (lock_record_matches(dbid, NameStr(db->datname)))
 		state = DBRESET_DB_LOCKED;
 	else
 		state = DBRESET_DB_CLOSED;

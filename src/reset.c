@@ -324,7 +324,7 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 		if (OidIsValid(spare))
 		{
 			nterminated = swap_in_spare(dbname, dbid, spare, &options);
-			dbreset_move_lock(dbid, spare);
+			dbreset_move_lock_at_commit(dbid, spare);
 			/* drop the old one, make the next spare: after our commit */
 			dbreset_start_spare_worker(spare, dbid, srcid, &args);
 			log_reset(dbname, srcname, nterminated,

@@ -37,8 +37,11 @@
  * call therefore never returns while its worker may still hold locks: on
  * error the caller waits for the worker to exit, with cancel interrupts
  * held off, so that no later statement of the session can run beside it.
- * A terminated caller does not wait: its session ends, and core keeps a
- * lock group leader's PGPROC reserved until the last member has exited.
+ * A successful call returns once the worker has left its lock group, and a
+ * terminated caller waits for the worker to exit before its own exit goes
+ * on: a lock group member that outlives its leader never returns its own
+ * PGPROC to the free list (ProcKill), and the background worker slot would
+ * be lost until the server restarts.
  *
  * IDENTIFICATION
  *	  src/worker.c
@@ -114,6 +117,9 @@ typedef struct DbresetJobHeader
 	int			caller_encoding;	/* for the messages sent to the caller */
 	Size		args_len;
 } DbresetJobHeader;
+
+/* How often a caller looks whether its worker has left its lock group */
+#define DBRESET_MEMBER_POLL_MS	1
 
 /* How often a worker waiting for its release checks that its caller lives */
 #define DBRESET_LEADER_CHECK_MS 1000
@@ -226,6 +232,53 @@ wait_for_worker_exit(BackgroundWorkerHandle *handle)
 }
 
 /*
+ * wait_for_worker_exit_at_exit
+ *		wait_for_worker_exit() for a caller that is exiting (terminated):
+ *		no CHECK_FOR_INTERRUPTS(), which would raise the termination again.
+ */
+static void
+wait_for_worker_exit_at_exit(BackgroundWorkerHandle *handle)
+{
+	pid_t		pid;
+
+	while (!worker_stopped(handle, &pid))
+	{
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 10, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+/*
+ * wait_for_member_to_leave
+ *		Wait until the worker whose PGPROC is "worker" has left our lock
+ *		group, which it does early in its exit (ProcKill), after its last
+ *		commit and its result.
+ *
+ *		A lock group leader must outlive its members: when the leader has
+ *		gone first, the last member's ProcKill() returns the leader's PGPROC
+ *		but never its own, on every major -- a background worker slot lost
+ *		until the server restarts.  Core's parallel query always waits for
+ *		its workers; so does every dbreset call, before it returns.  Much
+ *		quicker than waiting for the postmaster to report the exit.
+ */
+static void
+wait_for_member_to_leave(PGPROC *worker)
+{
+	if (worker == NULL)
+		return;					/* never attached, so never joined */
+	while (((volatile PGPROC *) worker)->lockGroupLeader == MyProc)
+	{
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 DBRESET_MEMBER_POLL_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
  * dbreset_job_cancel
  *		Error cleanup on the caller's side, for PG_ENSURE_ERROR_CLEANUP
  *		around everything between dbreset_job_start() and
@@ -284,12 +337,19 @@ dbreset_job_cancel(int code, Datum arg)
 					 errdetail("It had already begun when the call was interrupted; it cannot be stopped halfway. The call returns once it has finished.")));
 	}
 
-	if (proc_exit_inprogress)
-		return;
-
 	/* nobody reads the queue any more: a worker must not block on it */
 	shm_mq_detach(job->mqh);
 	job->mqh = NULL;
+
+	/*
+	 * A terminated caller waits too, without interrupts: it leads the
+	 * worker's lock group, and must outlive it (wait_for_member_to_leave).
+	 */
+	if (proc_exit_inprogress)
+	{
+		wait_for_worker_exit_at_exit(job->handle);
+		return;
+	}
 
 	wait_for_worker_exit(job->handle);
 	pfree(job->handle);
@@ -537,8 +597,9 @@ dbreset_job_release(DbresetJobHandle *job)
  * job_finish
  *		Wait for the worker's result (what the job appended to its result
  *		buffer, available once the worker has committed), re-throwing its
- *		notices and errors, optionally wait for the worker to exit, then
- *		let go of the segment.  The handle itself stays valid (and marked
+ *		notices and errors, then for the worker to leave our lock group --
+ *		or, with wait_for_exit, to have exited altogether -- then let go of
+ *		the segment.  The handle itself stays valid (and marked
  *		finished) for the caller's error cleanup.
  */
 static void
@@ -557,6 +618,8 @@ job_finish(DbresetJobHandle *job, StringInfo result, bool wait_for_exit)
 	job->finished = true;
 	if (wait_for_exit)
 		wait_for_worker_exit(job->handle);
+	else
+		wait_for_member_to_leave(shm_mq_get_sender(job->mq));
 	dsm_detach(job->seg);
 	pfree(job->handle);
 	job->handle = NULL;

@@ -169,5 +169,30 @@ FROM generate_series(1, 2000) g \gexec
 	end_session($user);
 }
 
+# --- callers that end right after the call ------------------------------
+#
+# Each call's worker is in its caller's lock group; a member that outlives
+# its leader never gets its PGPROC back on the free list.  Many more calls
+# from one-shot sessions than there are worker slots all succeed.
+my $oneshot = new_node('oneshot', conf => "max_worker_processes = 2\n");
+my $calls = 30;
+for my $i (1 .. $calls)
+{
+	$oneshot->safe_psql('postgres', "CREATE DATABASE oneshot$i");
+	my ($r, $o, $e) = $oneshot->psql('postgres',
+		"SELECT dbreset.force_drop_database('oneshot$i')");
+	if ($r != 0)
+	{
+		fail("one-shot call $i of $calls: $e");
+		last;
+	}
+}
+is($oneshot->safe_psql('postgres',
+		"SELECT count(*) FROM pg_database WHERE datname LIKE 'oneshot%'"),
+	'0', 'more one-shot calls than worker slots: every database dropped');
+unlike(slurp_file($oneshot->logfile), qr/sorry, too many clients already/,
+	'no worker ran out of process slots');
+$oneshot->stop;
+
 $node->stop;
 done_testing();

@@ -168,6 +168,29 @@ like(slurp_file($node->logfile),
 	'the LOG line says none finished');
 end_session($stuck);
 
+# a locked database stays locked through a reset that swaps a spare in,
+# and unlock_database() still opens it: the record follows the swap
+make_db($node, 'sw');
+$node->safe_psql('postgres',
+	"CREATE DATABASE sw_tpl; ALTER DATABASE sw_tpl IS_TEMPLATE true ALLOW_CONNECTIONS false");
+$node->safe_psql('postgres', "SELECT dbreset.lock_database('sw')");
+$node->safe_psql('postgres',
+	"SELECT dbreset.reset_database('sw', 'sw_tpl', keep_spare => true)");
+$node->poll_query_until('postgres',
+	"SELECT state = 'ready' FROM dbreset.spares() WHERE dbname = 'sw'")
+  or die 'no spare was made';
+$node->safe_psql('postgres',
+	"SELECT dbreset.reset_database('sw', 'sw_tpl', keep_spare => true)");
+like(slurp_file($node->logfile), qr/reset database "sw" from template "sw_tpl" after terminating 0 sessions\n.*Swapped in a spare/,
+	'the second reset swapped a spare in');
+($ret, $out, $err) = $node->psql('sw', 'SELECT 1');
+like($err, qr/database "sw" is not currently accepting connections/,
+	'the swapped-in database is still locked');
+$node->safe_psql('postgres', "SELECT dbreset.unlock_database('sw')");
+is($node->safe_psql('sw', "SELECT count(*) FROM pg_class WHERE relname = 't'"),
+	'0', 'unlocked: connectable, a fresh copy of the template');
+$node->safe_psql('postgres', "SELECT dbreset.drop_spares('sw')");
+
 # --- rollback_prepared ----------------------------------------------------
 
 make_db($node, 'p1');
