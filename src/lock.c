@@ -187,18 +187,24 @@ dbreset_move_lock(Oid from, Oid to)
 						frompath, topath)));
 }
 
-/* Moves of records waiting for the current transaction to commit */
+/*
+ * Moves of records waiting for the current transaction to commit, with
+ * their paths made in advance: nothing may raise an ERROR once the
+ * transaction has committed.
+ */
 typedef struct DbresetLockMove
 {
-	Oid			from;
-	Oid			to;
+	char		from[MAXPGPATH];
+	char		to[MAXPGPATH];
 } DbresetLockMove;
 static List *PendingLockMoves = NIL;
 
 /*
  * lock_moves_at_end
  *		Transaction callback: once the transaction has committed, move the
- *		records it asked to move; whatever its end, forget them.
+ *		records it asked to move; whatever its end, forget them.  Runs after
+ *		the commit, where an ERROR would become a PANIC: failures are
+ *		WARNINGs (a failed fsync follows data_sync_retry, as everywhere).
  */
 static void
 lock_moves_at_end(XactEvent event, void *arg)
@@ -216,7 +222,13 @@ lock_moves_at_end(XactEvent event, void *arg)
 		{
 			DbresetLockMove *move = (DbresetLockMove *) lfirst(lc);
 
-			dbreset_move_lock(move->from, move->to);
+			if (rename(move->from, move->to) == 0)
+				(void) fsync_fname_ext(LOCK_RECORD_DIR, true, false, WARNING);
+			else if (errno != ENOENT)
+				ereport(WARNING,
+						(errcode_for_file_access(),
+						 errmsg("could not rename file \"%s\" to \"%s\": %m",
+								move->from, move->to)));
 		}
 	list_free_deep(PendingLockMoves);
 	PendingLockMoves = NIL;
@@ -243,8 +255,8 @@ dbreset_move_lock_at_commit(Oid from, Oid to)
 	}
 	oldcontext = MemoryContextSwitchTo(TopMemoryContext);
 	move = palloc(sizeof(DbresetLockMove));
-	move->from = from;
-	move->to = to;
+	snprintf(move->from, MAXPGPATH, "%s", lock_record_path(from));
+	snprintf(move->to, MAXPGPATH, "%s", lock_record_path(to));
 	PendingLockMoves = lappend(PendingLockMoves, move);
 	MemoryContextSwitchTo(oldcontext);
 }

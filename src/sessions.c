@@ -374,40 +374,80 @@ poll_pause(TimestampTz deadline)
 }
 
 /*
- * transaction_done
- *		Whether a session that was inside the transaction with local ID
- *		"initial" is done with it, so that terminating it now loses nothing
- *		it did: it has exited; or its transaction has ended and -- for a
- *		client backend -- it has told its client so and waits for the next
- *		command, outside any transaction.
+ * client_is_idle
+ *		Whether a client backend waits for its client's next command,
+ *		outside any transaction: the wait event ClientRead, read before and
+ *		after a local transaction ID that is not set.
  *
  *		PGPROC's local transaction ID is set when a transaction starts and
  *		cleared when it ends, on every major, whatever track_activities
- *		says.  It is cleared inside COMMIT, before the client has heard of
- *		the commit: a signal then would cut the answer off, and the client
- *		could not tell whether its COMMIT took.  A client backend is
- *		therefore signalled only once it waits to read its client's next
- *		message (wait event ClientRead) between transactions: by then its
- *		ReadyForQuery has been flushed.  On 13 the wait event is not set
- *		in a session that turned track_activities off: such a session waits
- *		out the grace.  A session that starts its next transaction at once
- *		is caught at its next pause, or when the grace runs out.  Lock-free
+ *		says -- but it is cleared inside COMMIT, before the client has heard
+ *		of the commit: a signal then would cut the answer off, and the
+ *		client could not tell whether its COMMIT took.  A backend reports
+ *		ClientRead only while it is blocked reading from its client, which
+ *		it does once its ReadyForQuery has been flushed.  Reading the wait
+ *		event on both sides of the transaction ID keeps a session that
+ *		starts a transaction in between from passing for idle.  Lock-free
  *		reads of 4-byte fields, as pg_stat_activity's.
+ */
+static bool
+client_is_idle(const DbresetSession *s)
+{
+	uint32		before = ((volatile PGPROC *) s->proc)->wait_event_info;
+	LocalTransactionId lxid;
+	uint32		after;
+
+	pg_read_barrier();
+	lxid = dbreset_proc_lxid((volatile PGPROC *) s->proc);
+	pg_read_barrier();
+	after = ((volatile PGPROC *) s->proc)->wait_event_info;
+
+	return before == WAIT_EVENT_CLIENT_READ &&
+		after == WAIT_EVENT_CLIENT_READ &&
+		lxid == InvalidLocalTransactionId;
+}
+
+/*
+ * tracks_waits
+ *		Whether the session reports its wait events: not on 13 in a session
+ *		that turned track_activities off, which reports no state either.
+ *		For client backends; read from the backend status snapshot.
+ */
+static bool
+tracks_waits(const DbresetSession *s)
+{
+	return s->status != NULL && s->status->st_state != STATE_DISABLED;
+}
+
+/*
+ * is_client
+ *		Whether the session is a client backend, which answers a client.
+ */
+static bool
+is_client(const DbresetSession *s)
+{
+	return s->status != NULL && s->status->st_backendType == B_BACKEND;
+}
+
+/*
+ * transaction_done
+ *		Whether a session given a grace is done with what it was doing, so
+ *		that terminating it now loses nothing it did: it has exited; or,
+ *		for a client backend, it waits for its client's next command
+ *		outside any transaction (client_is_idle); or, for any other
+ *		process -- or a client backend on 13 with track_activities off --
+ *		its local transaction ID is no longer "initial", the one it ran
+ *		when the drain began.  A session that starts its next transaction
+ *		at once is caught at its next pause, or when the grace runs out.
  */
 static bool
 transaction_done(const DbresetSession *s, LocalTransactionId initial)
 {
-	LocalTransactionId now;
-
 	if (!dbreset_proc_is_live(s->proc, s->pid))
 		return true;
-	now = dbreset_proc_lxid(s->proc);
-	if (now == initial)
-		return false;
-	if (s->status == NULL || s->status->st_backendType != B_BACKEND)
-		return true;
-	return now == InvalidLocalTransactionId &&
-		s->proc->wait_event_info == WAIT_EVENT_CLIENT_READ;
+	if (is_client(s) && tracks_waits(s))
+		return client_is_idle(s);
+	return dbreset_proc_lxid(s->proc) != initial;
 }
 
 /*
@@ -415,8 +455,9 @@ transaction_done(const DbresetSession *s, LocalTransactionId initial)
  *		Terminate sessions, giving the work they have in flight up to
  *		grace_ms to finish first: a session between transactions (idle) is
  *		signalled at once; one inside a transaction -- running a query, or
- *		idle in a transaction block -- is signalled as soon as it has ended
- *		that transaction (transaction_done), or when the grace runs out.
+ *		idle in a transaction block, or still answering its COMMIT -- is
+ *		signalled as soon as it is done with it (transaction_done), or when
+ *		the grace runs out.
  *		With no grace, this is dbreset_signal_sessions().  Returns how many
  *		finished their transaction (or exited) on their own within the
  *		grace.  Autovacuum workers get no grace: DROP DATABASE stops them
@@ -447,7 +488,9 @@ dbreset_drain_sessions(const DbresetSession *sessions, int nsessions,
 		const DbresetSession *s = &sessions[i];
 
 		lxids[i] = dbreset_proc_lxid(s->proc);
-		if (s->is_autovacuum || lxids[i] == InvalidLocalTransactionId)
+		if (s->is_autovacuum ||
+			(is_client(s) && tracks_waits(s) ? client_is_idle(s) :
+			 lxids[i] == InvalidLocalTransactionId))
 			dbreset_signal_sessions(s, 1);
 		else
 		{

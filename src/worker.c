@@ -66,6 +66,7 @@
 #include "storage/latch.h"
 #include "storage/lmgr.h"
 #include "storage/proc.h"
+#include "storage/procsignal.h"
 #include "storage/shm_mq.h"
 #include "storage/shm_toc.h"
 #include "tcop/tcopprot.h"
@@ -205,48 +206,35 @@ worker_stopped(BackgroundWorkerHandle *handle, pid_t *pid)
 /*
  * wait_for_worker_exit
  *		Wait until the worker behind handle has exited, so that nothing this
- *		session runs next can overlap with it in its lock group.  The
- *		postmaster sets our latch when it exits (bgw_notify_pid).
+ *		session runs next can overlap with it in its lock group -- and so
+ *		that we, its lock group's leader, outlive it: when the leader has
+ *		gone first, the last member's ProcKill() returns the leader's PGPROC
+ *		but never its own, on every major, and that background worker slot
+ *		is lost until the server restarts.  Core's parallel query always
+ *		waits for its workers; so does every dbreset call.  The postmaster
+ *		sets our latch when the worker exits (bgw_notify_pid).
  *
- *		Cancel interrupts are held off meanwhile: a worker past its point of
- *		no return finishes its DROP, and the caller's cancel is reported
- *		once it has.  Termination ends the wait (and the session), and the
- *		ProcSignalBarrier that a DROP DATABASE in the worker waits for on
- *		15+ is still absorbed: CHECK_FOR_INTERRUPTS() processes both.
+ *		No interrupt is processed meanwhile, not even termination: a worker
+ *		past its point of no return finishes its DROP, one that is not has
+ *		been told to stop, and either way the caller's cancel or
+ *		termination is acted on once it has exited.  Also used by a caller
+ *		that is already exiting.  The ProcSignalBarrier that a DROP DATABASE
+ *		in the worker waits for on 15+ is still absorbed, or the two would
+ *		wait for each other.
  */
 static void
 wait_for_worker_exit(BackgroundWorkerHandle *handle)
 {
 	pid_t		pid;
 
-	HOLD_CANCEL_INTERRUPTS();
 	while (!worker_stopped(handle, &pid))
 	{
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 DBRESET_LEADER_CHECK_MS, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-	}
-	RESUME_CANCEL_INTERRUPTS();
-}
-
-/*
- * wait_for_worker_exit_at_exit
- *		wait_for_worker_exit() for a caller that is exiting (terminated):
- *		no CHECK_FOR_INTERRUPTS(), which would raise the termination again.
- */
-static void
-wait_for_worker_exit_at_exit(BackgroundWorkerHandle *handle)
-{
-	pid_t		pid;
-
-	while (!worker_stopped(handle, &pid))
-	{
-		(void) WaitLatch(MyLatch,
-						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 10, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+		if (ProcSignalBarrierPending)
+			ProcessProcSignalBarrier();
 	}
 }
 
@@ -254,14 +242,12 @@ wait_for_worker_exit_at_exit(BackgroundWorkerHandle *handle)
  * wait_for_member_to_leave
  *		Wait until the worker whose PGPROC is "worker" has left our lock
  *		group, which it does early in its exit (ProcKill), after its last
- *		commit and its result.
- *
- *		A lock group leader must outlive its members: when the leader has
- *		gone first, the last member's ProcKill() returns the leader's PGPROC
- *		but never its own, on every major -- a background worker slot lost
- *		until the server restarts.  Core's parallel query always waits for
- *		its workers; so does every dbreset call, before it returns.  Much
- *		quicker than waiting for the postmaster to report the exit.
+ *		commit and its result: what wait_for_worker_exit() ensures, without
+ *		waiting for the postmaster to report the exit.  A member leaves by
+ *		clearing its lockGroupLeader, under the leader's lock partition;
+ *		the leader is in its own group until it exits, so that always
+ *		happens while we wait.  No interrupt is processed meanwhile, as
+ *		above.
  */
 static void
 wait_for_member_to_leave(PGPROC *worker)
@@ -274,7 +260,8 @@ wait_for_member_to_leave(PGPROC *worker)
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 DBRESET_MEMBER_POLL_MS, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
+		if (ProcSignalBarrierPending)
+			ProcessProcSignalBarrier();
 	}
 }
 
@@ -286,8 +273,9 @@ wait_for_member_to_leave(PGPROC *worker)
  *		return, mark the job cancelled and interrupt the worker, so that its
  *		transaction aborts and nothing is dropped; then wait until it has
  *		exited.  Runs for ERROR (cancel, statement_timeout, a refusal, the
- *		worker's own error) and for FATAL (the caller was terminated) alike;
- *		a terminated caller does not wait.
+ *		worker's own error) and for FATAL (the caller was terminated) alike:
+ *		a terminated caller waits too, since it leads the worker's lock
+ *		group (wait_for_worker_exit).
  */
 void
 dbreset_job_cancel(int code, Datum arg)
@@ -341,17 +329,10 @@ dbreset_job_cancel(int code, Datum arg)
 	shm_mq_detach(job->mqh);
 	job->mqh = NULL;
 
-	/*
-	 * A terminated caller waits too, without interrupts: it leads the
-	 * worker's lock group, and must outlive it (wait_for_member_to_leave).
-	 */
-	if (proc_exit_inprogress)
-	{
-		wait_for_worker_exit_at_exit(job->handle);
-		return;
-	}
-
+	/* a terminated caller waits too: it leads the worker's lock group */
 	wait_for_worker_exit(job->handle);
+	if (proc_exit_inprogress)
+		return;
 	pfree(job->handle);
 	job->handle = NULL;
 }

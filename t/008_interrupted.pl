@@ -108,11 +108,10 @@ $node->safe_psql('postgres', "SELECT pg_cancel_backend($wpid)");
 is($node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE pid = $wpid"),
 	1, 'a cancel sent to the worker past its point of no return is held off');
 
-# terminated, the caller's session ends and its lock goes
+# terminated, the caller waits for its worker before it exits -- it leads
+# the worker's lock group, which must not outlive it -- and the worker holds
+# the database's lock itself
 $node->safe_psql('postgres', "SELECT pg_terminate_backend($caller_pid)");
-$node->poll_query_until('postgres',
-	"SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $caller_pid")
-  or die 'the terminated caller never left';
 is( $node->safe_psql(
 		'postgres', qq(
 SELECT count(*) FROM pg_locks
@@ -130,11 +129,17 @@ wait_for_lock_waiter($node, 'i2', 'the newcomer');
 is($node->safe_psql('postgres', "SELECT count(*) FROM dbreset.sessions('i2')"),
 	0, 'caller terminated: a newcomer waits on the lock, not connected');
 
+is($node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE pid = $caller_pid"),
+	1, 'the terminated caller waits for its worker');
+
 $locker->query_safe('COMMIT');
 $late->finish;
 like($stderr, qr/database "i2" does not exist/,
 	'the newcomer finds the database gone');
 wait_for_no_worker($node);
+ok($node->poll_query_until('postgres',
+		"SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $caller_pid"),
+	'the terminated caller leaves once its worker has exited');
 is(db_exists($node, 'i2'), 0, 'i2 was dropped in the background, as warned');
 end_session($caller);
 
