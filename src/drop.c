@@ -338,11 +338,29 @@ rollback_prepared_job_run(const void *argp, StringInfo result)
 									 quote_literal_cstr((const char *) lfirst(lc))));
 		dbreset_job_next_transaction();
 	}
-	/* the worker is connected to the database, in its encoding */
+	/*
+	 * The worker is connected to the database, in its encoding.  The
+	 * rollbacks have committed: a gid the caller's encoding cannot show
+	 * must not turn them into an error.
+	 */
 	list = gid_list(gids);
-	appendStringInfoString(result,
-						   pg_server_to_any(list, strlen(list),
-											dbreset_job_caller_encoding()));
+	PG_TRY();
+	{
+		appendStringInfoString(result,
+							   pg_server_to_any(list, strlen(list),
+												dbreset_job_caller_encoding()));
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcontext);
+		FlushErrorState();
+		resetStringInfo(result);
+		appendStringInfo(result, ngettext("%d, not shown in this encoding",
+										  "%d, not shown in this encoding",
+										  list_length(gids)),
+						 list_length(gids));
+	}
+	PG_END_TRY();
 	MemoryContextDelete(cxt);
 }
 
