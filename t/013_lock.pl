@@ -212,6 +212,29 @@ like(slurp_file($node->logfile),
 	'the LOG line names them');
 end_session($px_session);
 
+# the worker that rolls back connects to the database as the caller's
+# login role: without CONNECT there, the call is refused before any
+# session is terminated
+$node->safe_psql('postgres', 'CREATE ROLE rb_owner LOGIN');
+$node->safe_psql('postgres',
+	'GRANT EXECUTE ON FUNCTION dbreset.force_drop_database(name, boolean, interval, interval, boolean) TO rb_owner');
+make_db($node, 'rb', owner => 'rb_owner');
+$node->safe_psql('rb', 'ALTER TABLE t OWNER TO rb_owner');
+$node->safe_psql('rb', "BEGIN; INSERT INTO t VALUES (0); PREPARE TRANSACTION 'rb_px'",
+	extra_params => [ '-U', 'rb_owner' ]);
+my $rb_session = bystander($node, 'rb', extra_params => [ '-U', 'rb_owner' ]);
+$node->safe_psql('postgres',
+	'REVOKE CONNECT ON DATABASE rb FROM PUBLIC, rb_owner');
+($ret, $out, $err) = psql_verbose($node, 'postgres',
+	"SELECT dbreset.force_drop_database('rb', rollback_prepared => true)",
+	extra_params => [ '-U', 'rb_owner' ]);
+like($err, qr/42501: permission denied for database rb\n.*DETAIL:  Rolling back its prepared transactions needs to connect to it as user "rb_owner"\. No session was terminated\./,
+	'rollback_prepared without CONNECT: refused, saying why');
+is(bystander_alive($rb_session), 1, 'and no session was terminated');
+$node->safe_psql('rb', "ROLLBACK PREPARED 'rb_px'");
+is(row_count($node, 'rb'), 100, 'the database is there, with its rows');
+end_session($rb_session);
+
 # a transaction prepared during the grace: the drop stops before it, and
 # rollback_prepared rolls it back too
 make_db($node, 'p2');
