@@ -69,21 +69,34 @@ dbreset_copy_database(const char *what, const char *srcname,
 	args.seal = seal;
 	dbreset_copy_settings(&args);
 
-	/* the worker starts while we wait for the source's sessions */
+	/*
+	 * The worker takes the source's lock over, and the source is checked
+	 * again once it holds it: whatever waited behind our lock may get it
+	 * first.
+	 */
 	initStringInfo(&how);
 	job = dbreset_job_start(DBRESET_JOB_COPY, &args, sizeof(args),
 							psprintf("the copy of database \"%s\" to \"%s\"",
 									 srcname, target));
 	PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
 	{
+		srcid = dbreset_job_take_lock(job, srcname, srcid, ShareLock,
+									  timeout_ms);
+		if (!OidIsValid(srcid))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_DATABASE),
+					 errmsg("template database \"%s\" does not exist",
+							srcname)));
+		dbreset_check_source(srcname, srcid);
+		args.source_id = srcid;
+		dbreset_job_update_args(job, &args, sizeof(args));
+
 		dbreset_wait_for_source(srcname, srcid, timeout_ms, terminate,
 								"Pass terminate_sessions => true to terminate them.");
 		dbreset_job_release(job);
 		dbreset_job_finish(job, &how);
 	}
 	PG_END_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
-
-	UnlockSharedObject(DatabaseRelationId, srcid, 0, ShareLock);
 
 	ereport(LOG,
 			(errmsg(seal ?

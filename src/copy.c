@@ -573,7 +573,8 @@ dbreset_run_utility(const char *sql)
 /*
  * copy_job_run
  *		The clone and snapshot job, in the worker: CREATE DATABASE from the
- *		source, which the caller holds in ShareLock mode with nobody on it.
+ *		source, which the worker holds in ShareLock mode (taken over from
+ *		the caller) with nobody on it.
  *		A snapshot is sealed and gets a comment saying what and when, in a
  *		second transaction once the copy has committed; from that commit on
  *		the job is past its point of no return.  The result is the strategy

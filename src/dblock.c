@@ -149,6 +149,33 @@ dbreset_acquire_database_lock(const char *dbname, LOCKMODE mode,
 }
 
 /*
+ * dbreset_relock_database
+ *		Worker side of a lock hand-off (dbreset_job_take_lock): lock
+ *		database dbid, which the caller found under dbname and has let go
+ *		of, bounded by timeout_ms as the caller's own wait was.  Returns
+ *		dbid, or InvalidOid -- with no lock kept -- if it is no longer the
+ *		database of that name: dropped or renamed while we waited.
+ */
+Oid
+dbreset_relock_database(const char *dbname, Oid dbid, LOCKMODE mode,
+						int timeout_ms)
+{
+	int			save_nestlevel = NewGUCNestLevel();
+
+	(void) set_config_option("lock_timeout", psprintf("%d", timeout_ms),
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	lock_database_oid(dbname, dbid, mode, timeout_ms);
+	AtEOXact_GUC(true, save_nestlevel);
+
+	/* LockSharedObject has accepted invalidations */
+	if (get_database_oid(dbname, true) == dbid)
+		return dbid;
+	UnlockSharedObject(DatabaseRelationId, dbid, 0, mode);
+	return InvalidOid;
+}
+
+/*
  * dbreset_lock_existing_database
  *		dbreset_acquire_database_lock(), for a database that must exist:
  *		3D000 if there is none of that name.

@@ -287,11 +287,10 @@ dbreset_check_not_protected(const char *dbname)
  *		a transaction block whether or not the statement started one.
  *
  *		A transaction that has already written is refused too, before
- *		anything is locked, signalled or started.  The worker runs in the
- *		caller's lock group: it would not wait for the caller's locks, and a
- *		row version the caller wrote but has not committed (ALTER DATABASE,
- *		COMMENT ON DATABASE) would make it wait forever for a transaction
- *		that is waiting for it -- or, with the lock group, not wait at all.
+ *		anything is locked, signalled or started: a row version the caller
+ *		wrote but has not committed (ALTER DATABASE, COMMENT ON DATABASE)
+ *		would make the worker wait forever for a transaction that is
+ *		waiting for it.
  */
 void
 dbreset_prevent_in_transaction_block(const char *what)

@@ -129,10 +129,12 @@ extern DbresetJobHandle *dbreset_job_start_in(Oid database_id,
 											  const void *args,
 											  Size args_len,
 											  const char *description);
+extern void dbreset_job_update_args(DbresetJobHandle *job,
+									const void *args, Size args_len);
+extern Oid	dbreset_job_take_lock(DbresetJobHandle *job, const char *dbname,
+								  Oid dbid, LOCKMODE mode, int timeout_ms);
 extern void dbreset_job_release(DbresetJobHandle *job);
 extern void dbreset_job_finish(DbresetJobHandle *job, StringInfo result);
-extern void dbreset_job_finish_and_wait(DbresetJobHandle *job,
-										StringInfo result);
 extern void dbreset_job_cancel(int code, Datum arg);
 extern void dbreset_job_point_of_no_return(void);
 extern void dbreset_job_leave_point_of_no_return(void);
@@ -147,6 +149,8 @@ extern Oid	dbreset_acquire_database_lock(const char *dbname, LOCKMODE mode,
 										  int timeout_ms);
 extern Oid	dbreset_lock_existing_database(const char *dbname, LOCKMODE mode,
 										   int timeout_ms);
+extern Oid	dbreset_relock_database(const char *dbname, Oid dbid,
+									LOCKMODE mode, int timeout_ms);
 
 /* drop.c */
 extern const DbresetJob dbreset_drop_job;
@@ -164,7 +168,7 @@ typedef struct DbresetTerminateOptions
 	int			grace_ms;		/* for work in flight to finish first */
 	bool		for_drop;		/* permission rules: FORCE, not
 								 * pg_terminate_backend() */
-	bool		rollback_prepared;	/* ROLLBACK PREPARED before the job */
+	bool		rollback_prepared;	/* ROLLBACK PREPARED first (a drop) */
 	const char *undone;			/* for a timeout: "The database was not
 								 * dropped." */
 	/* out */
@@ -174,8 +178,7 @@ typedef struct DbresetTerminateOptions
 } DbresetTerminateOptions;
 
 extern int	dbreset_terminate_and_run(const char *dbname, Oid dbid,
-									  DbresetJobKind kind, const void *args,
-									  Size args_len, const char *description,
+									  DbresetJobHandle *job,
 									  DbresetTerminateOptions *options,
 									  StringInfo result);
 extern char *dbreset_prepared_transactions(Oid dbid, uint64 *ngids);

@@ -11,25 +11,30 @@
  *	   workers included, wait for it in InitPostgres before they enter the
  *	   ProcArray, and fail once the drop commits: the old recipe's REVOKE
  *	   CONNECT step, without a race and with nothing to undo on failure;
- *	2. makes every check DROP DATABASE would make (owner, template, open
- *	   database, replication slots, subscriptions, prepared transactions)
- *	   and checks that it may terminate every session, so that a refusal
- *	   comes before any session is touched;
- *	3. starts the background worker, signals the sessions and waits until
- *	   they have left the ProcArray -- while the worker starts up;
- *	4. releases the worker, which takes the database lock itself (granted
- *	   at once: it is in the caller's lock group) and then runs DROP
- *	   DATABASE through ProcessUtility as a top-level statement in a
- *	   transaction of its own, WITH (FORCE) on 13+ unless
- *	   dbreset.use_force_option is off.
+ *	2. starts the background worker and hands the lock over to it
+ *	   (dbreset_job_take_lock): the worker, which is not in the caller's
+ *	   lock group, asks for the same lock and the caller lets its own go;
+ *	3. once the worker holds the lock, makes every check DROP DATABASE
+ *	   would make (owner, template, open database, replication slots,
+ *	   subscriptions, prepared transactions) and checks that it may
+ *	   terminate every session, so that a refusal comes before any session
+ *	   is touched;
+ *	4. signals the sessions and waits until they have left the ProcArray;
+ *	5. releases the worker, which runs DROP DATABASE through
+ *	   ProcessUtility as a top-level statement in its transaction, WITH
+ *	   (FORCE) on 13+ unless dbreset.use_force_option is off -- after a
+ *	   ROLLBACK PREPARED of the database's prepared transactions, if asked,
+ *	   by a helper in the worker's lock group.
  *
- * The caller holds the lock from step 1 until the worker has committed,
- * and the worker holds it too from before its point of no return, so no
- * session can arrive in between -- not even when the caller is interrupted
- * while the DROP goes on in the background.  Doing steps 1-3 in the caller
- * rather than in the worker takes the worker's start-up (a fork and a
- * connection, a few milliseconds) off the critical path, and lets the
- * checks run with the caller's own identity.
+ * The worker holds the lock from step 2 until it has committed, so no
+ * session can arrive between the checks and the DROP -- not even when the
+ * caller is interrupted while the DROP goes on in the background.  A
+ * connection that queued for the lock behind the caller's may get in
+ * during the hand-off; that is why nothing is checked before it.  The
+ * caller takes the lock first, rather than leave it all to the worker, so
+ * that a call waiting for it is seen waiting in pg_locks and
+ * pg_blocking_pids(), as DROP DATABASE would be; the checks, the signals
+ * and the wait run with the caller's own identity.
  *
  * IDENTIFICATION
  *	  src/drop.c
@@ -72,8 +77,9 @@ PG_FUNCTION_INFO_V1(dbreset_force_drop_database);
 typedef struct DbresetDropArgs
 {
 	NameData	dbname;
-	Oid			dbid;			/* locked by the caller */
+	Oid			dbid;			/* locked by the worker */
 	bool		use_force;
+	bool		rollback_prepared;	/* ROLLBACK PREPARED first */
 } DbresetDropArgs;
 
 
@@ -275,24 +281,31 @@ dbreset_run_drop_database(const char *dbname, bool use_force)
 	debug_query_string = NULL;
 }
 
+static char *roll_back_prepared(const char *dbname, Oid dbid);
+
 /*
  * drop_job_run
  *		The drop job, run in the worker's transaction once the caller has
- *		locked the database, checked it and seen its sessions leave.  The
- *		result is empty: the caller knows what it terminated.
- *
- *		The worker takes the database lock itself before its point of no
- *		return -- at once, since the caller holds it in the same lock group
- *		-- so that, should the caller be interrupted from then on and let
- *		its lock go, new sessions still wait until the DROP has committed.
+ *		checked the database and seen its sessions leave, with the database
+ *		locked by the worker since before that (dbreset_job_take_lock), so
+ *		that new sessions wait until the DROP has committed.  With
+ *		rollback_prepared, the database's prepared transactions are rolled
+ *		back first, and the result is their gids; otherwise it is empty:
+ *		the caller knows what it terminated.
  */
 static void
 drop_job_run(const void *argp, StringInfo result)
 {
 	const DbresetDropArgs *args = (const DbresetDropArgs *) argp;
 
-	(void) result;
-	LockSharedObject(DatabaseRelationId, args->dbid, 0, AccessExclusiveLock);
+	if (args->rollback_prepared)
+	{
+		char	   *gids = roll_back_prepared(NameStr(args->dbname),
+											  args->dbid);
+
+		if (gids != NULL)
+			appendStringInfoString(result, gids);
+	}
 	dbreset_job_point_of_no_return();
 	dbreset_run_drop_database(NameStr(args->dbname), args->use_force);
 }
@@ -416,10 +429,12 @@ check_may_roll_back(const char *dbname, Oid dbid, bool late)
 /*
  * roll_back_prepared
  *		ROLLBACK PREPARED every prepared transaction of database dbid, in a
- *		worker connected to it, and wait until that worker has left the
- *		database again.  Called with the database locked and its sessions
- *		gone, so no new prepared transaction can appear before the DROP.
- *		Returns the gids rolled back, or NULL if there were none.
+ *		helper worker connected to it, and wait until that helper has left
+ *		the database again.  Called by the drop job in its worker, which
+ *		holds the database locked -- the helper joins the worker's lock
+ *		group to get in -- once the sessions are gone, so no new prepared
+ *		transaction can appear before the DROP.  Returns the gids rolled
+ *		back, or NULL if there were none.
  */
 static char *
 roll_back_prepared(const char *dbname, Oid dbid)
@@ -443,7 +458,7 @@ roll_back_prepared(const char *dbname, Oid dbid)
 	PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
 	{
 		dbreset_job_release(job);
-		dbreset_job_finish_and_wait(job, &result);
+		dbreset_job_finish(job, &result);
 	}
 	PG_END_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
 
@@ -472,20 +487,21 @@ dbreset_append_drain_detail(StringInfo buf, int nsessions,
 
 /*
  * dbreset_terminate_and_run
- *		Steps 2 to 4 on the caller's side, with database dbid locked in
- *		AccessExclusiveLock mode and checked: check and signal its sessions
- *		(giving their transactions options->grace_ms to finish) while the
- *		worker starts, wait for them to leave, roll back the database's
- *		prepared transactions if asked, then let the worker run the job (a
- *		drop, a reset, a lock).  Returns the number of sessions terminated;
- *		options says for the log line who they were, how many finished
- *		within the grace and what was rolled back.  The job's result is
- *		appended to result.
+ *		Steps 2 to 4 on the caller's side, once the worker of job holds
+ *		database dbid locked in AccessExclusiveLock mode
+ *		(dbreset_job_take_lock) and the caller has checked it: check and
+ *		signal its sessions (giving their transactions options->grace_ms to
+ *		finish), wait for them to leave, then let the worker run the job (a
+ *		drop, a reset, a lock) -- for a drop with rollback_prepared, the
+ *		database's prepared transactions are rolled back first, in the
+ *		worker.  Returns the number of sessions terminated; options says
+ *		for the log line who they were and how many finished within the
+ *		grace.  The job's result is appended to result.  The caller runs
+ *		this inside its PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel).
  */
 int
-dbreset_terminate_and_run(const char *dbname, Oid dbid, DbresetJobKind kind,
-						  const void *args, Size args_len,
-						  const char *description,
+dbreset_terminate_and_run(const char *dbname, Oid dbid,
+						  DbresetJobHandle *job,
 						  DbresetTerminateOptions *options,
 						  StringInfo result)
 {
@@ -493,7 +509,6 @@ dbreset_terminate_and_run(const char *dbname, Oid dbid, DbresetJobKind kind,
 	int			nsessions;
 	int		   *remaining;
 	int			nremaining;
-	DbresetJobHandle *job;
 	StringInfoData buf;
 
 	/* for a drop, autovacuum workers are stopped as DROP DATABASE does */
@@ -509,32 +524,66 @@ dbreset_terminate_and_run(const char *dbname, Oid dbid, DbresetJobKind kind,
 	options->nfinished = 0;
 	options->rolled_back = NULL;
 
-	job = dbreset_job_start(kind, args, args_len, description);
+	options->nfinished = dbreset_drain_sessions(sessions, nsessions,
+												options->grace_ms);
+	nremaining = dbreset_wait_for_exit(dbid, sessions, nsessions,
+									   options->timeout_ms, &remaining);
+	if (nremaining > 0)
+		dbreset_report_timeout(dbname, remaining, nremaining,
+							   options->timeout_ms, options->undone);
+
+	/* what a session may have prepared meanwhile, before any rollback */
+	if (options->for_drop && options->rollback_prepared)
+		check_may_roll_back(dbname, dbid, true);
+	else if (options->for_drop)
+		check_prepared_transactions(dbname, dbid, options->undone);
+
+	dbreset_job_release(job);
+	dbreset_job_finish(job, result);
+
+	return nsessions;
+}
+
+/*
+ * drop_locked
+ *		The rest of force_drop_database() once the caller holds database
+ *		dbid locked: hand the lock over to a worker, check, terminate, drop.
+ *		Returns dbid, or InvalidOid if the database was dropped or renamed
+ *		while the worker waited for the lock; *nterminated says how many
+ *		sessions were terminated.
+ */
+static Oid
+drop_locked(const char *dbname, Oid dbid, DbresetDropArgs *args,
+			DbresetTerminateOptions *options, int *nterminated)
+{
+	DbresetJobHandle *job;
+	StringInfoData result;
+
+	initStringInfo(&result);
+	job = dbreset_job_start(DBRESET_JOB_DROP, args, sizeof(*args),
+							psprintf("the drop of database \"%s\"", dbname));
 	PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
 	{
-		options->nfinished = dbreset_drain_sessions(sessions, nsessions,
-													options->grace_ms);
-		nremaining = dbreset_wait_for_exit(dbid, sessions, nsessions,
-										   options->timeout_ms, &remaining);
-		if (nremaining > 0)
-			dbreset_report_timeout(dbname, remaining, nremaining,
-								   options->timeout_ms, options->undone);
-
-		/* what a session may have prepared meanwhile, before any rollback */
-		if (options->for_drop && options->rollback_prepared)
-			check_may_roll_back(dbname, dbid, true);
-		else if (options->for_drop)
-			check_prepared_transactions(dbname, dbid, options->undone);
-
-		if (options->rollback_prepared)
-			options->rolled_back = roll_back_prepared(dbname, dbid);
-
-		dbreset_job_release(job);
-		dbreset_job_finish(job, result);
+		/* the worker takes the lock over before anything is checked */
+		dbid = dbreset_job_take_lock(job, dbname, dbid, AccessExclusiveLock,
+									 options->timeout_ms);
+		if (OidIsValid(dbid))
+		{
+			dbreset_check_droppable(dbname, dbid, options->rollback_prepared);
+			args->dbid = dbid;
+			args->rollback_prepared = options->rollback_prepared;
+			dbreset_job_update_args(job, args, sizeof(*args));
+			*nterminated = dbreset_terminate_and_run(dbname, dbid, job,
+													 options, &result);
+			if (result.len > 0)
+				options->rolled_back = result.data;
+		}
+		else
+			dbreset_job_cancel(0, PointerGetDatum(job));
 	}
 	PG_END_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
 
-	return nsessions;
+	return dbid;
 }
 
 /*
@@ -569,9 +618,8 @@ dbreset_force_drop_database(PG_FUNCTION_ARGS)
 														 "rollback_prepared",
 														 false);
 	Oid			dbid;
-	int			nterminated;
+	int			nterminated = 0;
 	DbresetTerminateOptions options;
-	StringInfoData result;
 	StringInfoData detail;
 
 	memset(&args, 0, sizeof(args));
@@ -583,8 +631,17 @@ dbreset_force_drop_database(PG_FUNCTION_ARGS)
 	PreventCommandDuringRecovery("DROP DATABASE");
 	dbreset_check_not_protected(dbname);
 
+	memset(&options, 0, sizeof(options));
+	options.timeout_ms = timeout_ms;
+	options.grace_ms = grace_ms;
+	options.for_drop = true;
+	options.rollback_prepared = rollback_prepared;
+	options.undone = _("The database was not dropped.");
+
 	dbid = dbreset_acquire_database_lock(dbname, AccessExclusiveLock,
-											 timeout_ms);
+										 timeout_ms);
+	if (OidIsValid(dbid))
+		dbid = drop_locked(dbname, dbid, &args, &options, &nterminated);
 	if (!OidIsValid(dbid))
 	{
 		if (!if_exists)
@@ -596,22 +653,7 @@ dbreset_force_drop_database(PG_FUNCTION_ARGS)
 		PG_RETURN_INT32(0);
 	}
 
-	dbreset_check_droppable(dbname, dbid, rollback_prepared);
-	args.dbid = dbid;
-	memset(&options, 0, sizeof(options));
-	options.timeout_ms = timeout_ms;
-	options.grace_ms = grace_ms;
-	options.for_drop = true;
-	options.rollback_prepared = rollback_prepared;
-	options.undone = _("The database was not dropped.");
-	initStringInfo(&result);
-	nterminated = dbreset_terminate_and_run(dbname, dbid, DBRESET_JOB_DROP,
-											&args, sizeof(args),
-											psprintf("the drop of database \"%s\"", dbname),
-											&options, &result);
-
-	/* dropped and committed: new connections may now learn it is gone */
-	UnlockSharedObject(DatabaseRelationId, dbid, 0, AccessExclusiveLock);
+	/* dropped and committed: a lock record of it is stale */
 	dbreset_forget_lock(dbid);
 
 	initStringInfo(&detail);

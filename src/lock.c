@@ -327,9 +327,9 @@ set_allow_connections(const char *dbname, bool allow)
 
 /*
  * lock_job_run
- *		The worker's part of both functions.  Locking: take the database's
- *		lock too (granted at once, in the caller's lock group), then record
- *		and commit ALLOW_CONNECTIONS false -- unless it is already false, in
+ *		The worker's part of both functions.  Locking, with the database's
+ *		lock taken over from the caller (dbreset_job_take_lock): record and
+ *		commit ALLOW_CONNECTIONS false -- unless it is already false, in
  *		which case nothing changes.  Unlocking: commit ALLOW_CONNECTIONS
  *		true, then remove the record.  The result is one LOCK_RESULT_ byte.
  */
@@ -340,10 +340,6 @@ lock_job_run(const void *argp, StringInfo result)
 	const char *dbname = NameStr(args->dbname);
 	DbresetDatabaseState state;
 
-	/* the caller holds it when locking, not when unlocking (no wait) */
-	if (!args->unlock)
-		LockSharedObject(DatabaseRelationId, args->dbid, 0,
-						 AccessExclusiveLock);
 	if (get_database_oid(dbname, true) != args->dbid)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_DATABASE),
@@ -440,6 +436,7 @@ dbreset_lock_database(PG_FUNCTION_ARGS)
 	DbresetTerminateOptions options;
 	StringInfoData result;
 	StringInfoData detail;
+	DbresetJobHandle *job;
 	Oid			dbid;
 	int			nterminated;
 
@@ -449,26 +446,35 @@ dbreset_lock_database(PG_FUNCTION_ARGS)
 
 	dbid = dbreset_lock_existing_database(dbname, AccessExclusiveLock,
 										  timeout_ms);
-	check_alterable(dbname, dbid, true);
 
 	memset(&args, 0, sizeof(args));
 	namestrcpy(&args.dbname, dbname);
-	args.dbid = dbid;
 	args.unlock = false;
-
 	memset(&options, 0, sizeof(options));
 	options.timeout_ms = timeout_ms;
 	options.grace_ms = grace_ms;
 	options.for_drop = false;
 	options.undone = _("The database was not locked.");
 	initStringInfo(&result);
-	nterminated = dbreset_terminate_and_run(dbname, dbid, DBRESET_JOB_LOCK,
-											&args, sizeof(args),
-											psprintf("the lock of database \"%s\"", dbname),
-											&options, &result);
 
-	/* committed: connections that waited for the lock are refused now */
-	UnlockSharedObject(DatabaseRelationId, dbid, 0, AccessExclusiveLock);
+	/* the worker takes the lock over before anything is checked */
+	job = dbreset_job_start(DBRESET_JOB_LOCK, &args, sizeof(args),
+							psprintf("the lock of database \"%s\"", dbname));
+	PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
+	{
+		dbid = dbreset_job_take_lock(job, dbname, dbid, AccessExclusiveLock,
+									 timeout_ms);
+		if (!OidIsValid(dbid))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_DATABASE),
+					 errmsg("database \"%s\" does not exist", dbname)));
+		check_alterable(dbname, dbid, true);
+		args.dbid = dbid;
+		dbreset_job_update_args(job, &args, sizeof(args));
+		nterminated = dbreset_terminate_and_run(dbname, dbid, job, &options,
+												&result);
+	}
+	PG_END_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
 
 	if (result.len > 0 && result.data[0] == LOCK_RESULT_CLOSED)
 		ereport(NOTICE,

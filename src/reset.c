@@ -15,9 +15,11 @@
  *	3. terminates the database's sessions, waits for them to leave and
  *	   releases the worker.
  *
- * The worker, in the caller's lock group, holds both locks for the whole
- * job (session locks, across its transactions), reads what DROP + CREATE
- * would lose (props.c), and then runs, each committed before the next:
+ * The worker takes both locks over from the caller before step 3
+ * (dbreset_job_take_lock), and steps 1 and 2 check again once it holds
+ * them.  It holds them for the whole job (session locks, across its
+ * transactions), reads what DROP + CREATE would lose (props.c), and then
+ * runs, each committed before the next:
  * DROP DATABASE; CREATE DATABASE ... TEMPLATE ... OWNER ... (with the old
  * tablespace, encoding and locale, connections not allowed yet, and on 15+
  * the old OID); and the kept properties -- ACL, connection limit, flags,
@@ -43,6 +45,7 @@
 #include "catalog/pg_database.h"
 #include "commands/dbcommands.h"
 #include "miscadmin.h"
+#include "storage/ipc.h"
 #include "storage/lmgr.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
@@ -96,7 +99,7 @@ reset_job_run(const void *argp, StringInfo result)
 	char	   *sql;
 	Oid			newid;
 
-	/* held across the job's transactions, in the caller's lock group */
+	/* held across the job's transactions: taken over from the caller */
 	dbreset_job_hold_lock(DatabaseRelationId, args->dbid, 0,
 						  AccessExclusiveLock);
 	dbreset_job_hold_lock(DatabaseRelationId, args->source_id, 0, ShareLock);
@@ -267,6 +270,7 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 	int			nterminated;
 	DbresetTerminateOptions options;
 	StringInfoData how;
+	DbresetJobHandle *job;
 	const char *no_spare = NULL;
 	bool		sealed;
 
@@ -337,18 +341,43 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 				 errdetail("The database is copied from the template.")));
 	}
 
-	dbreset_wait_for_source(srcname, srcid, timeout_ms, false,
-							"Reset from a template nobody connects to, such as one made by dbreset.snapshot_database().");
-
+	/*
+	 * The worker takes both locks over, and everything is checked again
+	 * once it holds them: whatever waited behind our locks may get them
+	 * first.
+	 */
 	initStringInfo(&how);
-	nterminated = dbreset_terminate_and_run(dbname, dbid, DBRESET_JOB_RESET,
-											&args, sizeof(args),
-											psprintf("the reset of database \"%s\"", dbname),
-											&options, &how);
+	job = dbreset_job_start(DBRESET_JOB_RESET, &args, sizeof(args),
+							psprintf("the reset of database \"%s\"", dbname));
+	PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
+	{
+		dbid = dbreset_job_take_lock(job, dbname, dbid, AccessExclusiveLock,
+									 timeout_ms);
+		if (!OidIsValid(dbid))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_DATABASE),
+					 errmsg("database \"%s\" does not exist", dbname)));
+		srcid = dbreset_job_take_lock(job, srcname, srcid, ShareLock,
+									  timeout_ms);
+		if (!OidIsValid(srcid))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_DATABASE),
+					 errmsg("template database \"%s\" does not exist",
+							srcname)));
+		dbreset_check_droppable(dbname, dbid, false);
+		dbreset_check_source(srcname, srcid);
+		dbreset_check_copy_into(srcname, srcid, dbname, dbid);
+		args.dbid = dbid;
+		args.source_id = srcid;
+		dbreset_job_update_args(job, &args, sizeof(args));
 
-	/* created and committed: waiting connections may now go in */
-	UnlockSharedObject(DatabaseRelationId, srcid, 0, ShareLock);
-	UnlockSharedObject(DatabaseRelationId, dbid, 0, AccessExclusiveLock);
+		dbreset_wait_for_source(srcname, srcid, timeout_ms, false,
+								"Reset from a template nobody connects to, such as one made by dbreset.snapshot_database().");
+		nterminated = dbreset_terminate_and_run(dbname, dbid, job, &options,
+												&how);
+	}
+	PG_END_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
+
 	log_reset(dbname, srcname, nterminated, how.data, &options);
 
 	/*

@@ -18,10 +18,11 @@
  * way parallel query workers report to their leader.  A job's result
  * travels as one message of type 'r' sent after the commit.
  *
- * A job has three steps on the caller's side.  dbreset_job_start() starts
- * the worker, which connects and then waits; meanwhile the caller does
- * what must happen in its own transaction (take locks, check, terminate
- * sessions) so that the worker's start-up is not on the critical path.
+ * A job has four steps on the caller's side.  dbreset_job_start() starts
+ * the worker, which connects and then waits.  dbreset_job_take_lock()
+ * hands a database lock the caller has taken over to the worker, which
+ * holds it for the rest of the job; the caller then does what must happen
+ * in its own transaction (check, terminate sessions).
  * dbreset_job_release() lets the worker run the job, and
  * dbreset_job_finish() waits for its result.
  *
@@ -32,16 +33,18 @@
  * worker with SIGINT, which the worker turns into a quiet exit: a job its
  * caller gave up leaves no FATAL line in the server log.
  *
- * The worker is a member of the caller's lock group, so the caller's locks
- * do not block it -- and, in turn, its locks do not block the caller.  A
- * call therefore never returns while its worker may still hold locks: on
- * error the caller waits for the worker to exit, with cancel interrupts
- * held off, so that no later statement of the session can run beside it.
- * A successful call returns once the worker has left its lock group, and a
- * terminated caller waits for the worker to exit before its own exit goes
- * on: a lock group member that outlives its leader never returns its own
- * PGPROC to the free list (ProcKill), and the background worker slot would
- * be lost until the server restarts.
+ * The worker is not in the caller's lock group: the caller's locks block
+ * it as they would block anyone, which is why the caller hands its locks
+ * over rather than share them, and why a transaction that has written is
+ * refused.  Only a helper connected to a database its caller holds locked
+ * (the rollback of prepared transactions, started by a drop's worker)
+ * joins its caller's lock group, as parallel workers do.  A call never
+ * returns while its worker runs: it waits for the worker to exit, on
+ * error too, with cancel interrupts held off, so that no later statement
+ * of the session can run beside it; a terminated caller waits as well.  A
+ * lock group member that outlives its leader never returns its own PGPROC
+ * to the free list (ProcKill), and that worker slot would be lost until
+ * the server restarts.
  *
  * IDENTIFICATION
  *	  src/worker.c
@@ -92,6 +95,9 @@
 /* Message type of a job's result */
 #define DBRESET_MSG_RESULT		'r'
 
+/* Message type of the answer to a lock request: the database's OID */
+#define DBRESET_MSG_LOCKED		'l'
+
 /* Values of DbresetJobHeader.state */
 #define DBRESET_STATE_WAITING	0	/* worker must wait for the release */
 #define DBRESET_STATE_RELEASED	1	/* worker may run the job */
@@ -99,6 +105,8 @@
 #define DBRESET_STATE_COMMITTING 3	/* past the point of no return */
 #define DBRESET_STATE_ABANDONED 4	/* caller gave up past that point:
 									 * worker finishes the step, then stops */
+#define DBRESET_STATE_LOCKING	5	/* worker must take the requested lock,
+									 * answer, and wait again */
 
 /*
  * The fixed part of a job's DSM segment, written by the caller before the
@@ -111,16 +119,20 @@ typedef struct DbresetJobHeader
 	Oid			database_id;	/* caller's database, where the worker
 								 * connects */
 	Oid			authenticated_user_id;	/* who the worker connects as */
-	int			leader_procno;	/* caller's PGPROC, for its lock group */
-	int			leader_pid;
+	int			caller_procno;	/* caller's PGPROC */
+	int			caller_pid;
+	bool		join_lock_group;	/* the caller's: a helper connected to
+									 * a database its caller holds locked */
 	Oid			current_user_id;	/* who the job runs as */
 	int			sec_context;
 	int			caller_encoding;	/* for the messages sent to the caller */
+	/* a lock request (DBRESET_STATE_LOCKING) */
+	NameData	lock_dbname;
+	Oid			lock_dbid;
+	int			lock_mode;
+	int			lock_timeout_ms;
 	Size		args_len;
 } DbresetJobHeader;
-
-/* How often a caller looks whether its worker has left its lock group */
-#define DBRESET_MEMBER_POLL_MS	1
 
 /* How often a worker waiting for its release checks that its caller lives */
 #define DBRESET_LEADER_CHECK_MS 1000
@@ -134,12 +146,18 @@ struct DbresetJobHandle
 	shm_mq_handle *mqh;
 	BackgroundWorkerHandle *handle; /* in TopMemoryContext */
 	char	   *description;	/* what the job does, for messages */
+	char	   *args;			/* in the segment */
+	bool		locking;		/* waiting for a lock request's answer */
 	bool		finished;		/* worker done: result received (segment
 								 * let go) or error relayed */
 };
 
-/* Worker side: the header of the job this process runs */
+/* Worker side: the header of the job this process runs, and its queue */
 static DbresetJobHeader *MyJobHeader = NULL;
+static shm_mq_handle *MyJobQueue = NULL;
+
+/* Worker side: whether the job's transaction has begun (a lock request) */
+static bool MyJobInTransaction = false;
 
 /*
  * Worker side: shared-object locks the job holds across its transactions
@@ -157,6 +175,9 @@ static List *MySessionLocks = NIL;
 
 PGDLLEXPORT void dbreset_worker_main(Datum main_arg);
 
+static DbresetJobHandle *job_start(Oid database_id, bool join_lock_group,
+								   DbresetJobKind kind, const void *args,
+								   Size args_len, const char *description);
 static void worker_exit_quietly(void);
 static bool leave_committing_state(void);
 static void release_session_locks(void);
@@ -206,8 +227,8 @@ worker_stopped(BackgroundWorkerHandle *handle, pid_t *pid)
 /*
  * wait_for_worker_exit
  *		Wait until the worker behind handle has exited, so that nothing this
- *		session runs next can overlap with it in its lock group -- and so
- *		that we, its lock group's leader, outlive it: when the leader has
+ *		session runs next can overlap with it -- and so that a helper in
+ *		our lock group never outlives us, its leader: when the leader has
  *		gone first, the last member's ProcKill() returns the leader's PGPROC
  *		but never its own, on every major, and that background worker slot
  *		is lost until the server restarts.  Core's parallel query always
@@ -232,33 +253,6 @@ wait_for_worker_exit(BackgroundWorkerHandle *handle)
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 DBRESET_LEADER_CHECK_MS, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		if (ProcSignalBarrierPending)
-			ProcessProcSignalBarrier();
-	}
-}
-
-/*
- * wait_for_member_to_leave
- *		Wait until the worker whose PGPROC is "worker" has left our lock
- *		group, which it does early in its exit (ProcKill), after its last
- *		commit and its result: what wait_for_worker_exit() ensures, without
- *		waiting for the postmaster to report the exit.  A member leaves by
- *		clearing its lockGroupLeader, under the leader's lock partition;
- *		the leader is in its own group until it exits, so that always
- *		happens while we wait.  No interrupt is processed meanwhile, as
- *		above.
- */
-static void
-wait_for_member_to_leave(PGPROC *worker)
-{
-	if (worker == NULL)
-		return;					/* never attached, so never joined */
-	while (((volatile PGPROC *) worker)->lockGroupLeader == MyProc)
-	{
-		(void) WaitLatch(MyLatch,
-						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 DBRESET_MEMBER_POLL_MS, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		if (ProcSignalBarrierPending)
 			ProcessProcSignalBarrier();
@@ -292,6 +286,7 @@ dbreset_job_cancel(int code, Datum arg)
 		uint32		state = pg_atomic_read_u32(&job->hdr->state);
 
 		while (state == DBRESET_STATE_WAITING ||
+			   state == DBRESET_STATE_LOCKING ||
 			   state == DBRESET_STATE_RELEASED ||
 			   state == DBRESET_STATE_COMMITTING)
 		{
@@ -329,7 +324,11 @@ dbreset_job_cancel(int code, Datum arg)
 	shm_mq_detach(job->mqh);
 	job->mqh = NULL;
 
-	/* a terminated caller waits too: it leads the worker's lock group */
+	/*
+	 * A terminated caller waits too: a helper in its lock group must not
+	 * outlive it, and no worker of a failed call may still hold its locks
+	 * when the session goes on.
+	 */
 	wait_for_worker_exit(job->handle);
 	if (proc_exit_inprogress)
 		return;
@@ -339,16 +338,17 @@ dbreset_job_cancel(int code, Datum arg)
 
 /*
  * dbreset_receive
- *		Read the worker's messages until its result arrives or it detaches:
- *		re-throw its notices and its error, keep its result.  Returns
- *		whether a result arrived.
+ *		Read the worker's messages until its result or the answer to a lock
+ *		request arrives, or it detaches: re-throw its notices and its error,
+ *		append the answer to reply.  Returns the answer's message type, or
+ *		0 if the worker detached without one.
  *
  *		shm_mq_receive() waits on the latch with CHECK_FOR_INTERRUPTS(), so a
  *		cancel reaches us here, and on PostgreSQL 15+ we keep absorbing the
  *		ProcSignalBarrier that the worker's DROP DATABASE waits for.
  */
-static bool
-dbreset_receive(DbresetJobHandle *job, StringInfo result)
+static char
+dbreset_receive(DbresetJobHandle *job, StringInfo reply)
 {
 	for (;;)
 	{
@@ -387,8 +387,14 @@ dbreset_receive(DbresetJobHandle *job, StringInfo result)
 					/* a worker's FATAL is the caller's ERROR */
 					edata.elevel = Min(edata.elevel, ERROR);
 
-					/* say where it came from, as parallel query does */
-					if (edata.context)
+					/*
+					 * Say where it came from, as parallel query does --
+					 * unless it is about the lock the caller handed over,
+					 * which the caller would have raised just the same.
+					 */
+					if (job->locking)
+						;
+					else if (edata.context)
 						edata.context = psprintf("%s\n%s", edata.context,
 												 _("dbreset background worker"));
 					else
@@ -397,21 +403,22 @@ dbreset_receive(DbresetJobHandle *job, StringInfo result)
 					break;
 				}
 			case DBRESET_MSG_RESULT:
+			case DBRESET_MSG_LOCKED:
 
 				/*
-				 * Sent after the commit, and last: no need to wait for the
-				 * worker to exit.
+				 * A result is sent after the commit, and last; a lock
+				 * request's answer once the lock is held.
 				 */
-				appendBinaryStringInfo(result, msg.data + msg.cursor,
+				appendBinaryStringInfo(reply, msg.data + msg.cursor,
 									   msg.len - msg.cursor);
-				return true;
+				return msgtype;
 			default:
 				/* ignore anything else the protocol layer may send */
 				break;
 		}
 	}
 
-	return false;
+	return 0;
 }
 
 /*
@@ -453,22 +460,36 @@ DbresetJobHandle *
 dbreset_job_start(DbresetJobKind kind, const void *args, Size args_len,
 				  const char *description)
 {
-	return dbreset_job_start_in(MyDatabaseId, kind, args, args_len,
-								description);
+	return job_start(MyDatabaseId, false, kind, args, args_len, description);
 }
 
 /*
  * dbreset_job_start_in
  *		dbreset_job_start() with the worker connected to database_id rather
- *		than to the caller's database: for what can only be done from inside
- *		a database, such as ROLLBACK PREPARED.  The worker joins the lock
- *		group before it connects, so a lock the caller holds on that
+ *		than to the caller's database, for what can only be done from inside
+ *		a database: ROLLBACK PREPARED, by the worker that holds that
+ *		database locked for its drop.  This helper alone joins its caller's
+ *		lock group, before it connects, so that the caller's lock on the
  *		database does not keep it out; it bypasses ALLOW_CONNECTIONS, as
- *		every dbreset worker does.
+ *		every dbreset worker does.  Its caller waits for it to exit
+ *		(dbreset_job_finish, dbreset_job_cancel), so it never outlives the
+ *		lock group's leader.
  */
 DbresetJobHandle *
 dbreset_job_start_in(Oid database_id, DbresetJobKind kind, const void *args,
 					 Size args_len, const char *description)
+{
+	return job_start(database_id, true, kind, args, args_len, description);
+}
+
+/*
+ * job_start
+ *		dbreset_job_start() and dbreset_job_start_in(): set up the segment
+ *		and register the worker.
+ */
+static DbresetJobHandle *
+job_start(Oid database_id, bool join_lock_group, DbresetJobKind kind,
+		  const void *args, Size args_len, const char *description)
 {
 	DbresetJobHandle *job = palloc0(sizeof(DbresetJobHandle));
 	shm_toc_estimator e;
@@ -481,9 +502,9 @@ dbreset_job_start_in(Oid database_id, DbresetJobKind kind, const void *args,
 	bool		registered;
 
 	/*
-	 * In the caller's lock group the worker could neither see nor wait for
-	 * what this transaction wrote: the SQL functions refuse such calls
-	 * first.
+	 * The worker could not see what this transaction wrote, and would wait
+	 * for it -- or, in the caller's lock group, not even wait: the SQL
+	 * functions refuse such calls first.
 	 */
 	if (TransactionIdIsValid(GetTopTransactionIdIfAny()))
 		elog(ERROR, "dbreset job started after the transaction has written");
@@ -505,8 +526,9 @@ dbreset_job_start_in(Oid database_id, DbresetJobKind kind, const void *args,
 	hdr->kind = kind;
 	hdr->database_id = database_id;
 	hdr->authenticated_user_id = GetAuthenticatedUserId();
-	hdr->leader_procno = (int) (MyProc - ProcGlobal->allProcs);
-	hdr->leader_pid = MyProcPid;
+	hdr->caller_procno = (int) (MyProc - ProcGlobal->allProcs);
+	hdr->caller_pid = MyProcPid;
+	hdr->join_lock_group = join_lock_group;
 	GetUserIdAndSecContext(&hdr->current_user_id, &hdr->sec_context);
 	hdr->caller_encoding = GetDatabaseEncoding();
 	hdr->args_len = args_len;
@@ -516,6 +538,7 @@ dbreset_job_start_in(Oid database_id, DbresetJobKind kind, const void *args,
 	argspace = shm_toc_allocate(toc, args_len);
 	memcpy(argspace, args, args_len);
 	shm_toc_insert(toc, DBRESET_KEY_ARGS, argspace);
+	job->args = argspace;
 
 	job->mq = shm_mq_create(shm_toc_allocate(toc, DBRESET_MQ_SIZE),
 							DBRESET_MQ_SIZE);
@@ -530,12 +553,12 @@ dbreset_job_start_in(Oid database_id, DbresetJobKind kind, const void *args,
 	worker.bgw_notify_pid = MyProcPid;
 
 	/*
-	 * The worker joins our lock group, as parallel workers do: locks we
-	 * hold do not block it, a lock it waits for shows up in
-	 * pg_blocking_pids() of this backend, and the deadlock detector sees
-	 * the two as one.  Become the leader before the worker can look.
+	 * A helper joins our lock group, as parallel workers do: locks we hold
+	 * do not block it, and the deadlock detector sees the two as one.
+	 * Become the leader before the worker can look.
 	 */
-	BecomeLockGroupLeader();
+	if (join_lock_group)
+		BecomeLockGroupLeader();
 
 	/* the handle must outlive an error: dbreset_job_cancel waits on it */
 	oldcontext = MemoryContextSwitchTo(TopMemoryContext);
@@ -575,57 +598,114 @@ dbreset_job_release(DbresetJobHandle *job)
 }
 
 /*
- * job_finish
+ * dbreset_job_update_args
+ *		Replace the job's arguments before the release, once the caller
+ *		knows them all (what its worker has locked); args_len must be what
+ *		the job was started with.
+ */
+void
+dbreset_job_update_args(DbresetJobHandle *job, const void *args,
+						Size args_len)
+{
+	Assert(pg_atomic_read_u32(&job->hdr->state) == DBRESET_STATE_WAITING);
+	if (args_len != job->hdr->args_len)
+		elog(ERROR, "dbreset job arguments changed size");
+	memcpy(job->args, args, args_len);
+}
+
+/*
+ * dbreset_job_take_lock
+ *		Hand the caller's lock on database dbid (named dbname, taken with
+ *		dbreset_acquire_database_lock in this mode) over to the worker,
+ *		which will hold it for the rest of the job.  Returns the database's
+ *		OID, or InvalidOid if it was dropped or renamed meanwhile.
+ *
+ *		The worker is not in our lock group, so it waits for any lock of
+ *		ours that conflicts with what its job takes: we let ours go as soon
+ *		as the worker has been asked for its own, and only then wait for
+ *		it.  Whatever had queued for the lock behind ours (a connection, an
+ *		ALTER DATABASE) may get it before the worker; that is why every
+ *		check of the database and every look at its sessions comes after
+ *		this call, once the worker holds the lock, and nothing before it.
+ *		The wait is bounded by timeout_ms, as the caller's own was, and its
+ *		expiry is raised here as the caller would raise it.
+ *
+ *		We took our own lock first, rather than have the worker take it
+ *		straight away, so that a call waiting for the lock is seen waiting
+ *		for it in pg_locks and pg_blocking_pids(), as DROP DATABASE would
+ *		be.
+ */
+Oid
+dbreset_job_take_lock(DbresetJobHandle *job, const char *dbname, Oid dbid,
+					  LOCKMODE mode, int timeout_ms)
+{
+	uint32		expected = DBRESET_STATE_WAITING;
+	PGPROC	   *worker;
+	StringInfoData reply;
+	char		msgtype;
+	Oid			locked;
+
+	namestrcpy(&job->hdr->lock_dbname, dbname);
+	job->hdr->lock_dbid = dbid;
+	job->hdr->lock_mode = mode;
+	job->hdr->lock_timeout_ms = timeout_ms;
+	if (!pg_atomic_compare_exchange_u32(&job->hdr->state, &expected,
+										DBRESET_STATE_LOCKING))
+		elog(ERROR, "dbreset job in unexpected state %u", expected);
+	worker = shm_mq_get_sender(job->mq);
+	if (worker != NULL)
+		SetLatch(&worker->procLatch);
+
+	UnlockSharedObject(DatabaseRelationId, dbid, 0, mode);
+
+	initStringInfo(&reply);
+	job->locking = true;
+	msgtype = dbreset_receive(job, &reply);
+	job->locking = false;
+	if (msgtype != DBRESET_MSG_LOCKED || reply.len != sizeof(Oid))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("background worker exited without reporting a result"),
+				 errhint("Check the server log for what happened to it.")));
+	memcpy(&locked, reply.data, sizeof(Oid));
+	pfree(reply.data);
+
+	/* see what was committed before the worker got the lock */
+	AcceptInvalidationMessages();
+	return locked;
+}
+
+/*
+ * dbreset_job_finish
  *		Wait for the worker's result (what the job appended to its result
  *		buffer, available once the worker has committed), re-throwing its
- *		notices and errors, then for the worker to leave our lock group --
- *		or, with wait_for_exit, to have exited altogether -- then let go of
- *		the segment.  The handle itself stays valid (and marked
- *		finished) for the caller's error cleanup.
+ *		notices and errors, then for the worker to exit, then let go of the
+ *		segment.  The handle itself stays valid (and marked finished) for
+ *		the caller's error cleanup.
+ *
+ *		Waiting for the exit keeps a call's worker from outliving it: its
+ *		slot is free again for the next call (max_worker_processes), a
+ *		helper in the caller's lock group never outlives its leader, and a
+ *		worker connected to a database about to be dropped has left it.
  */
-static void
-job_finish(DbresetJobHandle *job, StringInfo result, bool wait_for_exit)
+void
+dbreset_job_finish(DbresetJobHandle *job, StringInfo result)
 {
 	/*
 	 * Raise before letting go of anything: the caller's error cleanup
 	 * (dbreset_job_cancel) still looks at the segment.
 	 */
-	if (!dbreset_receive(job, result))
+	if (dbreset_receive(job, result) != DBRESET_MSG_RESULT)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("background worker exited without reporting a result"),
 				 errhint("Check the server log for what happened to it.")));
 
 	job->finished = true;
-	if (wait_for_exit)
-		wait_for_worker_exit(job->handle);
-	else
-		wait_for_member_to_leave(shm_mq_get_sender(job->mq));
+	wait_for_worker_exit(job->handle);
 	dsm_detach(job->seg);
 	pfree(job->handle);
 	job->handle = NULL;
-}
-
-/*
- * dbreset_job_finish
- *		Wait for the job's result and let go of the worker (job_finish).
- */
-void
-dbreset_job_finish(DbresetJobHandle *job, StringInfo result)
-{
-	job_finish(job, result, false);
-}
-
-/*
- * dbreset_job_finish_and_wait
- *		dbreset_job_finish(), then wait until the worker has exited: for a
- *		worker connected to a database that is about to be dropped, which
- *		must have left it first.
- */
-void
-dbreset_job_finish_and_wait(DbresetJobHandle *job, StringInfo result)
-{
-	job_finish(job, result, true);
 }
 
 /*
@@ -766,8 +846,8 @@ dbreset_job_caller_encoding(void)
  *		Worker side: lock a shared object -- a database, the spare maker's
  *		sub-object of one (spare.c), a role -- for the rest of the job,
  *		across its transactions, as movedb() does with a session lock.
- *		Granted at once when the caller holds it (same lock group);
- *		released after the job's last commit, before the caller hears of
+ *		Granted at once when the worker holds it already (taken over from
+ *		the caller, dbreset_job_take_lock); released after the job's last commit, before the caller hears of
  *		the result, so that nothing of ours is left behind when the call
  *		returns.  An abort does not release them: a job that recovers from
  *		an error releases them in dbreset_job_recover(), and a worker that
@@ -848,6 +928,44 @@ worker_handle_error(void)
 }
 
 /*
+ * take_requested_lock
+ *		Worker side of dbreset_job_take_lock(): lock the database the caller
+ *		asked for, in the job's transaction (begun here, at the first
+ *		request), answer with its OID -- InvalidOid if it was dropped or
+ *		renamed meanwhile -- and wait again.  An expired timeout is an
+ *		ERROR, which reaches the caller as usual.
+ */
+static void
+take_requested_lock(DbresetJobHeader *hdr)
+{
+	uint32		expected = DBRESET_STATE_LOCKING;
+	StringInfoData msg;
+	Oid			dbid;
+
+	if (!MyJobInTransaction)
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		MyJobInTransaction = true;
+	}
+
+	dbid = dbreset_relock_database(NameStr(hdr->lock_dbname), hdr->lock_dbid,
+								   (LOCKMODE) hdr->lock_mode,
+								   hdr->lock_timeout_ms);
+
+	/* the caller may ask for the next lock as soon as it has the answer */
+	if (!pg_atomic_compare_exchange_u32(&hdr->state, &expected,
+										DBRESET_STATE_WAITING))
+		worker_exit_quietly();	/* cancelled meanwhile */
+
+	initStringInfo(&msg);
+	appendStringInfoChar(&msg, DBRESET_MSG_LOCKED);
+	appendBinaryStringInfo(&msg, (const char *) &dbid, sizeof(Oid));
+	(void) dbreset_shm_mq_send(MyJobQueue, msg.len, msg.data);
+	pfree(msg.data);
+}
+
+/*
  * dbreset_wait_for_release
  *		Worker side: wait until the caller releases the job, or stop if it
  *		gave up.  The latch wait keeps us responsive to the caller's cancel
@@ -858,7 +976,7 @@ worker_handle_error(void)
 static void
 dbreset_wait_for_release(DbresetJobHeader *hdr)
 {
-	PGPROC	   *leader = &ProcGlobal->allProcs[hdr->leader_procno];
+	PGPROC	   *caller = &ProcGlobal->allProcs[hdr->caller_procno];
 	TimestampTz next_check = GetCurrentTimestamp();
 
 	for (;;)
@@ -869,18 +987,20 @@ dbreset_wait_for_release(DbresetJobHeader *hdr)
 			return;
 		if (state == DBRESET_STATE_CANCELLED)
 			worker_exit_quietly();
+		if (state == DBRESET_STATE_LOCKING)
+		{
+			take_requested_lock(hdr);
+			continue;
+		}
 
-		/*
-		 * The leader's PGPROC stays reserved while we are in its lock group,
-		 * but no longer belongs to it once it has exited.
-		 */
+		/* the caller's PGPROC no longer belongs to it once it has exited */
 		if (GetCurrentTimestamp() >= next_check)
 		{
-			if (!dbreset_proc_is_live(leader, hdr->leader_pid))
+			if (!dbreset_proc_is_live(caller, hdr->caller_pid))
 			{
 				ereport(LOG,
 						(errmsg("dbreset background worker exiting because its caller, PID %d, has exited",
-								hdr->leader_pid)));
+								hdr->caller_pid)));
 				worker_exit_quietly();
 			}
 			next_check = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
@@ -921,6 +1041,7 @@ dbreset_worker_main(Datum main_arg)
 	StringInfoData msg;
 	sigjmp_buf	local_sigjmp_buf;
 	int			encoding;
+	MemoryContext oldcontext;
 
 	/* SIGTERM (shutdown) terminates, SIGINT (the caller) cancels */
 	pqsignal(SIGTERM, die);
@@ -951,6 +1072,7 @@ dbreset_worker_main(Datum main_arg)
 	shm_mq_set_sender(mq, MyProc);
 	mqh = shm_mq_attach(mq, seg, NULL);
 	pq_redirect_to_shm_mq(seg, mqh);
+	MyJobQueue = mqh;
 
 	/* from here on, every ERROR ends in worker_handle_error() */
 	if (sigsetjmp(local_sigjmp_buf, 1) != 0)
@@ -960,11 +1082,13 @@ dbreset_worker_main(Datum main_arg)
 	job = dbreset_lookup_job(hdr->kind);
 
 	/*
-	 * Join the caller's lock group before connecting, as parallel workers
-	 * do: connecting takes catalog locks that the caller may hold.
+	 * A helper joins the caller's lock group before connecting, as parallel
+	 * workers do: connecting takes a lock on the database that the caller
+	 * holds locked.
 	 */
-	if (!BecomeLockGroupMember(&ProcGlobal->allProcs[hdr->leader_procno],
-							   hdr->leader_pid))
+	if (hdr->join_lock_group &&
+		!BecomeLockGroupMember(&ProcGlobal->allProcs[hdr->caller_procno],
+							   hdr->caller_pid))
 		worker_exit_quietly();	/* the caller has exited already */
 
 	BackgroundWorkerInitializeConnectionByOid(hdr->database_id,
@@ -1003,17 +1127,27 @@ dbreset_worker_main(Datum main_arg)
 
 	dbreset_wait_for_release(hdr);
 
-	/* outside the transaction: read after the commit */
+	/*
+	 * Outside the transaction, which a lock request may have begun: read
+	 * after the commit.
+	 */
+	oldcontext = MemoryContextSwitchTo(TopMemoryContext);
 	initStringInfo(&result);
+	MemoryContextSwitchTo(oldcontext);
 
 	pgstat_report_activity(STATE_RUNNING, job->name);
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
+	if (!MyJobInTransaction)
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		MyJobInTransaction = true;
+	}
 	/* a snapshot, as PortalRunUtility provides one to utility statements */
 	PushActiveSnapshot(GetTransactionSnapshot());
 	job->run(args, &result);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	MyJobInTransaction = false;
 	release_session_locks();
 	pgstat_report_activity(STATE_IDLE, NULL);
 

@@ -171,8 +171,9 @@ FROM generate_series(1, 2000) g \gexec
 
 # --- callers that end right after the call ------------------------------
 #
-# Each call's worker is in its caller's lock group; a member that outlives
-# its leader never gets its PGPROC back on the free list.  Many more calls
+# A call returns once its worker has exited, so its slot is free for the
+# next call (and a helper in a lock group never outlives its leader: such
+# a member never gets its PGPROC back on the free list).  Many more calls
 # from one-shot sessions than there are worker slots all succeed.
 my $oneshot = new_node('oneshot', conf => "max_worker_processes = 2\n");
 my $calls = 30;

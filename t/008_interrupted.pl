@@ -4,7 +4,7 @@
 # the worker holds the database lock itself, so nobody connects to a
 # database being dropped in the background, even once the caller is gone;
 # the call does not return while its worker runs, so no later statement of
-# the session can run beside it in its lock group; a stray cancel of the
+# the session can run beside it; a stray cancel of the
 # worker cannot stop the DROP halfway.  Also: an error raised in the
 # worker reaches the caller intact, with a context line; the worker acts
 # with the caller's identity, not the session user's.
@@ -108,9 +108,8 @@ $node->safe_psql('postgres', "SELECT pg_cancel_backend($wpid)");
 is($node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE pid = $wpid"),
 	1, 'a cancel sent to the worker past its point of no return is held off');
 
-# terminated, the caller waits for its worker before it exits -- it leads
-# the worker's lock group, which must not outlive it -- and the worker holds
-# the database's lock itself
+# terminated, the caller waits for its worker before it exits, and the
+# worker holds the database's lock itself
 $node->safe_psql('postgres', "SELECT pg_terminate_backend($caller_pid)");
 is( $node->safe_psql(
 		'postgres', qq(
