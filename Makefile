@@ -9,7 +9,7 @@ EXTVERSION = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*
 MODULE_big = dbreset
 OBJS = src/dbreset.o src/dblock.o src/drop.o src/sessions.o src/worker.o \
        src/props.o src/copy.o src/reset.o src/clone.o src/snapshot.o src/spare.o \
-       src/lock.o src/blockers.o src/bulk.o
+       src/lock.o src/blockers.o src/bulk.o src/pool.o
 DATA = $(wildcard $(EXTENSION)--*.sql)
 PGFILEDESC = "dbreset - force-drop, reset and copy databases from SQL"
 

@@ -583,4 +583,31 @@ dbreset_unlock_database_tuple(Relation rel, HeapTuple tup)
 #define DBRESET_HAVE_DATCOLLVERSION 1
 #endif
 
+/*
+ * PostgreSQL 17 added the DSM registry, where an extension that is not
+ * preloaded finds shared memory by name (GetNamedDSMSegment); 19 gave its
+ * initialization callback an argument.  dbreset keeps its standing workers
+ * there (pool.c).
+ */
+#if PG_VERSION_NUM >= 170000
+#include "storage/dsm_registry.h"
+#define DBRESET_HAVE_DSM_REGISTRY 1
+#if PG_VERSION_NUM >= 190000
+#define DBRESET_DSM_INIT_CALLBACK(name) \
+	static void name##_body(void *ptr); \
+	static void name(void *ptr, void *arg) \
+	{ \
+		(void) arg; \
+		name##_body(ptr); \
+	} \
+	static void name##_body(void *ptr)
+#define dbreset_get_named_dsm(name, size, init, found) \
+	GetNamedDSMSegment(name, size, init, found, NULL)
+#else
+#define DBRESET_DSM_INIT_CALLBACK(name) static void name(void *ptr)
+#define dbreset_get_named_dsm(name, size, init, found) \
+	GetNamedDSMSegment(name, size, init, found)
+#endif
+#endif
+
 #endif							/* DBRESET_COMPAT_H */

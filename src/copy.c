@@ -333,6 +333,8 @@ dbreset_wait_for_source(const char *srcname, Oid srcid, int timeout_ms,
 								  (unsigned long) ngids, gids),
 				 errhint("Commit or roll them back with COMMIT PREPARED or ROLLBACK PREPARED.")));
 
+	/* dbreset's own idle workers are no sessions to wait for: they leave */
+	dbreset_pool_evict(srcid, timeout_ms);
 	all = dbreset_collect_sessions(srcid, &nall);
 	sessions = palloc(sizeof(DbresetSession) * Max(nall, 1));
 	for (i = 0; i < nall; i++)

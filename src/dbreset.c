@@ -57,8 +57,11 @@ check_protected_databases(char **newval, void **extra, GucSource source)
 
 /*
  * _PG_init
- *		Define the settings.  No shared memory and no preloading are needed:
- *		workers are registered dynamically, so CREATE EXTENSION is enough.
+ *		Define the settings.  No preloading is needed: workers are
+ *		registered dynamically, so CREATE EXTENSION is enough.  Preloaded
+ *		(shared_preload_libraries), dbreset keeps its standing workers'
+ *		list in the main shared memory, which makes them available before
+ *		PostgreSQL 17 too (pool.c).
  */
 void
 _PG_init(void)
@@ -97,6 +100,8 @@ _PG_init(void)
 							PGC_USERSET,
 							GUC_UNIT_KB,
 							NULL, NULL, NULL);
+
+	dbreset_pool_define();
 
 	dbreset_reserve_guc_prefix("dbreset");
 }

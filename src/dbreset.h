@@ -18,6 +18,7 @@
 #include "nodes/pg_list.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
+#include "storage/dsm.h"
 #include "storage/lockdefs.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
@@ -288,6 +289,16 @@ extern void dbreset_move_lock_at_commit(Oid from, Oid to);
 /* blockers.c */
 extern char *dbreset_blockers_summary(const char *dbname, Oid dbid,
 									  int *nsessions);
+
+/* pool.c */
+extern int	dbreset_worker_idle_timeout;
+extern int	dbreset_max_idle_workers;
+extern void dbreset_pool_define(void);
+extern bool dbreset_pool_claim(dsm_handle job, PGPROC **proc, int *pid);
+extern int *dbreset_pool_idle_pids(Oid dbid, int *npids);
+extern void dbreset_pool_evict(Oid dbid, int timeout_ms);
+extern bool dbreset_pool_offer(void);
+extern bool dbreset_pool_wait_for_job(dsm_handle *job);
 
 /* bulk.c */
 extern const DbresetJob dbreset_drop_many_job;

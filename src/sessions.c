@@ -83,6 +83,8 @@ dbreset_collect_sessions(Oid dbid, int *nsessions)
 	DbresetSession *sessions = palloc(sizeof(DbresetSession) * Max(nprocs, 1));
 	int			n = 0;
 	int			nbackends;
+	int			nidle;
+	int		   *idle = dbreset_pool_idle_pids(dbid, &nidle);
 	int			i;
 
 	/* forget this transaction's backend status snapshot: we want it now */
@@ -94,12 +96,19 @@ dbreset_collect_sessions(Oid dbid, int *nsessions)
 		PGPROC	   *proc = &ProcGlobal->allProcs[i];
 		int			pid = proc->pid;
 		Oid			procdb = proc->databaseId;
+		int			j;
 
 		if (pid == MyProcPid || !OidIsValid(procdb))
 			continue;
 		if (OidIsValid(dbid) && procdb != dbid)
 			continue;
 		if (!dbreset_proc_is_live(proc, pid))
+			continue;
+
+		/* dbreset's idle workers leave when asked (dbreset_pool_evict) */
+		for (j = 0; j < nidle && idle[j] != pid; j++)
+			;
+		if (j < nidle)
 			continue;
 
 		sessions[n].proc = proc;
@@ -551,6 +560,9 @@ dbreset_wait_for_exit(Oid dbid, const DbresetSession *sessions,
 
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
 	*remaining = NULL;
+
+	/* dbreset's own idle workers, left out of the sessions, leave too */
+	dbreset_pool_evict(dbid, timeout_ms);
 
 	for (;;)
 	{

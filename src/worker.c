@@ -56,6 +56,7 @@
 #include <signal.h>
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_database.h"
 #include "libpq/pqformat.h"
 #include "libpq/pqmq.h"
@@ -64,6 +65,7 @@
 #include "pgstat.h"
 #include "port/atomics.h"
 #include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
 #include "storage/dsm.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
@@ -107,6 +109,8 @@
 									 * worker finishes the step, then stops */
 #define DBRESET_STATE_LOCKING	5	/* worker must take the requested lock,
 									 * answer, and wait again */
+#define DBRESET_STATE_DONE		6	/* worker has committed and is done
+									 * with the job: nothing to stop */
 
 /*
  * The fixed part of a job's DSM segment, written by the caller before the
@@ -137,6 +141,9 @@ typedef struct DbresetJobHeader
 /* How often a worker waiting for its release checks that its caller lives */
 #define DBRESET_LEADER_CHECK_MS 1000
 
+/* How often a caller looks whether a standing worker has let go of a job */
+#define DBRESET_STANDING_POLL_MS 1
+
 /* Caller side: a job started by dbreset_job_start() */
 struct DbresetJobHandle
 {
@@ -144,7 +151,11 @@ struct DbresetJobHandle
 	DbresetJobHeader *hdr;
 	shm_mq	   *mq;
 	shm_mq_handle *mqh;
-	BackgroundWorkerHandle *handle; /* in TopMemoryContext */
+	BackgroundWorkerHandle *handle; /* a worker started for the job: in
+									 * TopMemoryContext */
+	PGPROC	   *worker_proc;	/* a standing worker: its PGPROC, pid */
+	int			worker_pid;
+	bool		active;			/* the worker is not let go of yet */
 	char	   *description;	/* what the job does, for messages */
 	char	   *args;			/* in the segment */
 	bool		locking;		/* waiting for a lock request's answer */
@@ -158,6 +169,10 @@ static shm_mq_handle *MyJobQueue = NULL;
 
 /* Worker side: whether the job's transaction has begun (a lock request) */
 static bool MyJobInTransaction = false;
+
+/* Worker side: who we connected as, what we go back to between jobs */
+static Oid	MyLoginUserId = InvalidOid;
+static int	MyLoginSecContext = 0;
 
 /*
  * Worker side: shared-object locks the job holds across its transactions
@@ -213,50 +228,104 @@ dbreset_lookup_job(DbresetJobKind kind)
 }
 
 /*
- * worker_stopped
- *		Whether the worker behind handle has exited (or can never start).
+ * worker_gone
+ *		Whether the job's worker has exited (or, started for the job, can
+ *		never start).
  */
 static bool
-worker_stopped(BackgroundWorkerHandle *handle, pid_t *pid)
+worker_gone(DbresetJobHandle *job)
 {
-	BgwHandleStatus status = GetBackgroundWorkerPid(handle, pid);
+	pid_t		pid;
+	BgwHandleStatus status;
 
+	if (job->handle == NULL)
+		return !dbreset_proc_is_live(job->worker_proc, job->worker_pid);
+	status = GetBackgroundWorkerPid(job->handle, &pid);
 	return status == BGWH_STOPPED || status == BGWH_POSTMASTER_DIED;
 }
 
 /*
- * wait_for_worker_exit
- *		Wait until the worker behind handle has exited, so that nothing this
- *		session runs next can overlap with it -- and so that a helper in
- *		our lock group never outlives us, its leader: when the leader has
- *		gone first, the last member's ProcKill() returns the leader's PGPROC
- *		but never its own, on every major, and that background worker slot
- *		is lost until the server restarts.  Core's parallel query always
- *		waits for its workers; so does every dbreset call.  The postmaster
- *		sets our latch when the worker exits (bgw_notify_pid).
+ * worker_done
+ *		Whether the job's worker is done with it: exited, or -- unless it is
+ *		a helper in our lock group, which must exit -- committed and free
+ *		for the next job (a standing worker).
+ */
+static bool
+worker_done(DbresetJobHandle *job)
+{
+	if (!job->hdr->join_lock_group &&
+		pg_atomic_read_u32(&job->hdr->state) == DBRESET_STATE_DONE)
+		return true;
+	return worker_gone(job);
+}
+
+/*
+ * wait_for_worker
+ *		Wait until the job's worker has exited -- or, with done_is_enough,
+ *		is done with the job (worker_done) -- so that nothing this session
+ *		runs next can overlap with the job, and so that a helper in our
+ *		lock group never outlives us, its leader: when the leader has gone
+ *		first, the last member's ProcKill() returns the leader's PGPROC but
+ *		never its own, on every major, and that background worker slot is
+ *		lost until the server restarts.  Core's parallel query always waits
+ *		for its workers; so does every dbreset call.  For a worker started
+ *		for the job the postmaster sets our latch when it exits
+ *		(bgw_notify_pid); a standing worker is looked at every
+ *		DBRESET_STANDING_POLL_MS.
  *
  *		No interrupt is processed meanwhile, not even termination: a worker
  *		past its point of no return finishes its DROP, one that is not has
  *		been told to stop, and either way the caller's cancel or
- *		termination is acted on once it has exited.  Also used by a caller
+ *		termination is acted on once it is done.  Also used by a caller
  *		that is already exiting.  The ProcSignalBarrier that a DROP DATABASE
  *		in the worker waits for on 15+ is still absorbed, or the two would
  *		wait for each other.
  */
 static void
-wait_for_worker_exit(BackgroundWorkerHandle *handle)
+wait_for_worker(DbresetJobHandle *job, bool done_is_enough)
 {
-	pid_t		pid;
-
-	while (!worker_stopped(handle, &pid))
+	while (!(done_is_enough ? worker_done(job) : worker_gone(job)))
 	{
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 DBRESET_LEADER_CHECK_MS, PG_WAIT_EXTENSION);
+						 job->handle != NULL ? DBRESET_LEADER_CHECK_MS :
+						 DBRESET_STANDING_POLL_MS,
+						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		if (ProcSignalBarrierPending)
 			ProcessProcSignalBarrier();
 	}
+}
+
+/*
+ * signal_worker
+ *		Send the job's worker a cancel interrupt, if it runs.
+ */
+static void
+signal_worker(DbresetJobHandle *job)
+{
+	pid_t		pid;
+
+	if (job->handle == NULL)
+	{
+		if (dbreset_proc_is_live(job->worker_proc, job->worker_pid))
+			(void) kill(job->worker_pid, SIGINT);
+	}
+	else if (GetBackgroundWorkerPid(job->handle, &pid) == BGWH_STARTED)
+		(void) kill(pid, SIGINT);
+}
+
+/*
+ * let_go
+ *		The job's worker is done with it: let go of its handle.
+ */
+static void
+let_go(DbresetJobHandle *job)
+{
+	if (job->handle != NULL)
+		pfree(job->handle);
+	job->handle = NULL;
+	job->active = false;
 }
 
 /*
@@ -265,23 +334,23 @@ wait_for_worker_exit(BackgroundWorkerHandle *handle)
  *		around everything between dbreset_job_start() and
  *		dbreset_job_finish(): unless the worker has passed its point of no
  *		return, mark the job cancelled and interrupt the worker, so that its
- *		transaction aborts and nothing is dropped; then wait until it has
- *		exited.  Runs for ERROR (cancel, statement_timeout, a refusal, the
+ *		transaction aborts and nothing is dropped; then wait until it is
+ *		done.  Runs for ERROR (cancel, statement_timeout, a refusal, the
  *		worker's own error) and for FATAL (the caller was terminated) alike:
- *		a terminated caller waits too, since it leads the worker's lock
- *		group (wait_for_worker_exit).
+ *		a terminated caller waits too (wait_for_worker).  A worker told to
+ *		stop exits; one that had committed (DBRESET_STATE_DONE) is not
+ *		interrupted, so that no stray cancel reaches its next job.
  */
 void
 dbreset_job_cancel(int code, Datum arg)
 {
 	DbresetJobHandle *job = (DbresetJobHandle *) DatumGetPointer(arg);
-	pid_t		pid;
 
 	(void) code;
-	if (job->handle == NULL)
+	if (!job->active)
 		return;
 
-	if (!job->finished && !worker_stopped(job->handle, &pid))
+	if (!job->finished && !worker_gone(job))
 	{
 		uint32		state = pg_atomic_read_u32(&job->hdr->state);
 
@@ -302,9 +371,8 @@ dbreset_job_cancel(int code, Datum arg)
 				 * is not interrupted: it finishes the step it is in, and
 				 * stops at the next (dbreset_job_leave_point_of_no_return).
 				 */
-				if (state != DBRESET_STATE_COMMITTING &&
-					GetBackgroundWorkerPid(job->handle, &pid) == BGWH_STARTED)
-					(void) kill(pid, SIGINT);
+				if (state != DBRESET_STATE_COMMITTING)
+					signal_worker(job);
 				break;
 			}
 		}
@@ -329,11 +397,10 @@ dbreset_job_cancel(int code, Datum arg)
 	 * outlive it, and no worker of a failed call may still hold its locks
 	 * when the session goes on.
 	 */
-	wait_for_worker_exit(job->handle);
+	wait_for_worker(job, true);
 	if (proc_exit_inprogress)
 		return;
-	pfree(job->handle);
-	job->handle = NULL;
+	let_go(job);
 }
 
 /*
@@ -345,7 +412,11 @@ dbreset_job_cancel(int code, Datum arg)
  *
  *		shm_mq_receive() waits on the latch with CHECK_FOR_INTERRUPTS(), so a
  *		cancel reaches us here, and on PostgreSQL 15+ we keep absorbing the
- *		ProcSignalBarrier that the worker's DROP DATABASE waits for.
+ *		ProcSignalBarrier that the worker's DROP DATABASE waits for.  A
+ *		worker started for the job that dies before it attaches to the
+ *		queue makes the receive return (shm_mq_set_handle); a standing
+ *		worker that dies so is noticed here, looking at its PGPROC between
+ *		latch waits.
  */
 static char
 dbreset_receive(DbresetJobHandle *job, StringInfo reply)
@@ -358,7 +429,26 @@ dbreset_receive(DbresetJobHandle *job, StringInfo reply)
 		StringInfoData msg;
 		char		msgtype;
 
-		res = shm_mq_receive(job->mqh, &nbytes, &data, false);
+		res = shm_mq_receive(job->mqh, &nbytes, &data, job->handle == NULL);
+		if (res == SHM_MQ_WOULD_BLOCK)
+		{
+			if (worker_gone(job))
+			{
+				/* what it sent before it went, if anything */
+				res = shm_mq_receive(job->mqh, &nbytes, &data, true);
+				if (res != SHM_MQ_SUCCESS)
+					break;
+			}
+			else
+			{
+				(void) WaitLatch(MyLatch,
+								 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+								 DBRESET_LEADER_CHECK_MS, PG_WAIT_EXTENSION);
+				ResetLatch(MyLatch);
+				CHECK_FOR_INTERRUPTS();
+				continue;
+			}
+		}
 		if (res != SHM_MQ_SUCCESS)
 			break;
 
@@ -545,6 +635,18 @@ job_start(Oid database_id, bool join_lock_group, DbresetJobKind kind,
 	shm_toc_insert(toc, DBRESET_KEY_MQ, job->mq);
 	shm_mq_set_receiver(job->mq, MyProc);
 	job->mqh = shm_mq_attach(job->mq, job->seg, NULL);
+	job->active = true;
+
+	/* a standing worker of this database and login role, if one is idle */
+	if (!join_lock_group && database_id == MyDatabaseId &&
+		dbreset_pool_claim(dsm_segment_handle(job->seg), &job->worker_proc,
+						   &job->worker_pid))
+	{
+		ereport(DEBUG1,
+				(errmsg_internal("dbreset: %s handed to standing worker PID %d",
+								 description, job->worker_pid)));
+		return job;
+	}
 
 	dbreset_init_worker(&worker, "dbreset_worker_main", "dbreset worker", 0);
 	snprintf(worker.bgw_name, BGW_MAXLEN, "dbreset worker for PID %d",
@@ -573,6 +675,8 @@ job_start(Oid database_id, bool join_lock_group, DbresetJobKind kind,
 	/* a worker that dies before attaching makes the receive return */
 	shm_mq_set_handle(job->mqh, job->handle);
 
+	ereport(DEBUG1,
+			(errmsg_internal("dbreset: started a worker for %s", description)));
 	return job;
 }
 
@@ -679,9 +783,9 @@ dbreset_job_take_lock(DbresetJobHandle *job, const char *dbname, Oid dbid,
  * dbreset_job_finish
  *		Wait for the worker's result (what the job appended to its result
  *		buffer, available once the worker has committed), re-throwing its
- *		notices and errors, then for the worker to exit, then let go of the
- *		segment.  The handle itself stays valid (and marked finished) for
- *		the caller's error cleanup.
+ *		notices and errors, then -- unless it stays for the next job -- for
+ *		the worker to exit, then let go of the segment.  The handle itself
+ *		stays valid (and marked finished) for the caller's error cleanup.
  *
  *		Waiting for the exit keeps a call's worker from outliving it: its
  *		slot is free again for the next call (max_worker_processes), a
@@ -695,17 +799,25 @@ dbreset_job_finish(DbresetJobHandle *job, StringInfo result)
 	 * Raise before letting go of anything: the caller's error cleanup
 	 * (dbreset_job_cancel) still looks at the segment.
 	 */
-	if (dbreset_receive(job, result) != DBRESET_MSG_RESULT)
+	StringInfoData reply;
+	bool		stays;
+
+	initStringInfo(&reply);
+	if (dbreset_receive(job, &reply) != DBRESET_MSG_RESULT || reply.len < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("background worker exited without reporting a result"),
 				 errhint("Check the server log for what happened to it.")));
+	stays = reply.data[0] != 0;
+	appendBinaryStringInfo(result, reply.data + 1, reply.len - 1);
+	pfree(reply.data);
 
+	/* one that stays for the next job is done with this one already */
 	job->finished = true;
-	wait_for_worker_exit(job->handle);
+	if (!stays)
+		wait_for_worker(job, false);
 	dsm_detach(job->seg);
-	pfree(job->handle);
-	job->handle = NULL;
+	let_go(job);
 }
 
 /*
@@ -1016,19 +1128,115 @@ dbreset_wait_for_release(DbresetJobHeader *hdr)
 }
 
 /*
- * dbreset_worker_main
- *		Background worker entry point: attach to the caller's segment, send
- *		all client output to the caller, connect with the caller's identity,
- *		run the job in a transaction of its own, commit, report the result.
- *
- *		Any error, including one raised before the connection is complete,
- *		reaches the caller once the output is redirected; the worker then
- *		exits and its transaction aborts, releasing its locks.  The caller
- *		stops the worker with SIGINT (a query cancel), which ends in a quiet
- *		exit once the worker sees that the job was cancelled.
+ * finish_job_state
+ *		Worker side, once the job has committed: mark it done, so that the
+ *		caller no longer stops us (DBRESET_STATE_DONE).  False if the caller
+ *		gave it up before it was done, in which case a cancel interrupt may
+ *		be on its way: we must not stay for another job.
  */
-void
-dbreset_worker_main(Datum main_arg)
+static bool
+finish_job_state(DbresetJobHeader *hdr)
+{
+	uint32		state = pg_atomic_read_u32(&hdr->state);
+
+	while (state == DBRESET_STATE_RELEASED ||
+		   state == DBRESET_STATE_COMMITTING ||
+		   state == DBRESET_STATE_ABANDONED)
+	{
+		if (pg_atomic_compare_exchange_u32(&hdr->state, &state,
+										   DBRESET_STATE_DONE))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * reset_session
+ *		Worker side, between two jobs of a standing worker: forget what the
+ *		last job may have left in the session, as DISCARD ALL would --
+ *		settings changed for the session (the role's and database's own
+ *		stay, and so does what the worker set for itself at start-up, at
+ *		PGC_S_OVERRIDE), temporary objects, advisory locks.  The user and
+ *		security context are the next job's (serve_job); memory is the
+ *		job's own context, deleted after it; the error state never carries
+ *		over, since a job that fails ends its worker.
+ */
+static void
+reset_session(void)
+{
+	StartTransactionCommand();
+	ResetAllOptions();
+	ResetTempTableNamespace();
+	LockReleaseAll(USER_LOCKMETHOD, true);
+	CommitTransactionCommand();
+}
+
+/*
+ * connect_as_caller
+ *		Worker side, for the first job: connect to the caller's database as
+ *		the caller's authenticated user -- a helper after joining the
+ *		caller's lock group -- and set up what every job of this process
+ *		shares.
+ */
+static void
+connect_as_caller(DbresetJobHeader *hdr)
+{
+	int			encoding;
+
+	/*
+	 * A helper joins the caller's lock group before connecting, as parallel
+	 * workers do: connecting takes a lock on the database that the caller
+	 * holds locked.
+	 */
+	if (hdr->join_lock_group &&
+		!BecomeLockGroupMember(&ProcGlobal->allProcs[hdr->caller_procno],
+							   hdr->caller_pid))
+		worker_exit_quietly();	/* the caller has exited already */
+
+	BackgroundWorkerInitializeConnectionByOid(hdr->database_id,
+											  hdr->authenticated_user_id,
+											  DBRESET_BGWORKER_FLAGS);
+
+	/*
+	 * Messages go out in the caller's database encoding, which is what it
+	 * re-throws them in -- a worker connected to another database (a
+	 * rollback of prepared transactions) may have another encoding.  The
+	 * conversion is looked up in a transaction, as at a client's start-up;
+	 * without one (no conversion between the two), the database's own.  A
+	 * standing worker only ever serves callers of its own database.
+	 */
+	encoding = hdr->caller_encoding;
+	if (encoding != GetDatabaseEncoding())
+	{
+		StartTransactionCommand();
+		if (PrepareClientEncoding(encoding) < 0)
+			encoding = GetDatabaseEncoding();
+		CommitTransactionCommand();
+	}
+	if (SetClientEncoding(encoding) < 0)
+		(void) SetClientEncoding(GetDatabaseEncoding());
+
+	/*
+	 * The worker starts from the role's and database's settings, not the
+	 * caller's session.  The caller has checked that it may write; the job
+	 * must not be cut short by a timeout it did not ask for.
+	 */
+	SetConfigOption("default_transaction_read_only", "off",
+					PGC_SUSET, PGC_S_OVERRIDE);
+	dbreset_disable_transaction_timeout();
+}
+
+/*
+ * serve_job
+ *		Worker side: run the job whose segment is "handle" -- attach to it,
+ *		send all client output to its caller, connect if this is our first
+ *		job, take on the caller's current user and security context, run
+ *		the job in a transaction of its own, commit, report the result --
+ *		and let go of the segment.  Returns whether we stay, idle, for the
+ *		next job (dbreset_pool_offer); the result tells the caller so.
+ */
+static bool
+serve_job(dsm_handle handle, bool first)
 {
 	dsm_segment *seg;
 	shm_toc    *toc;
@@ -1037,19 +1245,14 @@ dbreset_worker_main(Datum main_arg)
 	shm_mq	   *mq;
 	shm_mq_handle *mqh;
 	const DbresetJob *job;
+	MemoryContext jobcxt;
+	MemoryContext oldcontext;
 	StringInfoData result;
 	StringInfoData msg;
-	sigjmp_buf	local_sigjmp_buf;
-	int			encoding;
-	MemoryContext oldcontext;
+	bool		stays;
 
-	/* SIGTERM (shutdown) terminates, SIGINT (the caller) cancels */
-	pqsignal(SIGTERM, die);
-	pqsignal(SIGINT, StatementCancelHandler);
-	BackgroundWorkerUnblockSignals();
-
-	/* no resource owner: the mapping lasts as long as the process */
-	seg = dsm_attach(DatumGetUInt32(main_arg));
+	/* no resource owner: the mapping lasts until we let go of it */
+	seg = dsm_attach(handle);
 	if (seg == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -1074,56 +1277,19 @@ dbreset_worker_main(Datum main_arg)
 	pq_redirect_to_shm_mq(seg, mqh);
 	MyJobQueue = mqh;
 
-	/* from here on, every ERROR ends in worker_handle_error() */
-	if (sigsetjmp(local_sigjmp_buf, 1) != 0)
-		worker_handle_error();
-	PG_exception_stack = &local_sigjmp_buf;
-
 	job = dbreset_lookup_job(hdr->kind);
-
-	/*
-	 * A helper joins the caller's lock group before connecting, as parallel
-	 * workers do: connecting takes a lock on the database that the caller
-	 * holds locked.
-	 */
-	if (hdr->join_lock_group &&
-		!BecomeLockGroupMember(&ProcGlobal->allProcs[hdr->caller_procno],
-							   hdr->caller_pid))
-		worker_exit_quietly();	/* the caller has exited already */
-
-	BackgroundWorkerInitializeConnectionByOid(hdr->database_id,
-											  hdr->authenticated_user_id,
-											  DBRESET_BGWORKER_FLAGS);
-
-	/*
-	 * Messages go out in the caller's database encoding, which is what it
-	 * re-throws them in -- a worker connected to another database (a
-	 * rollback of prepared transactions) may have another encoding.  The
-	 * conversion is looked up in a transaction, as at a client's start-up;
-	 * without one (no conversion between the two), the database's own.
-	 */
-	encoding = hdr->caller_encoding;
-	if (encoding != GetDatabaseEncoding())
+	if (first)
 	{
-		StartTransactionCommand();
-		if (PrepareClientEncoding(encoding) < 0)
-			encoding = GetDatabaseEncoding();
-		CommitTransactionCommand();
+		connect_as_caller(hdr);
+		GetUserIdAndSecContext(&MyLoginUserId, &MyLoginSecContext);
 	}
-	if (SetClientEncoding(encoding) < 0)
-		(void) SetClientEncoding(GetDatabaseEncoding());
-
-	/*
-	 * The worker starts from the role's and database's settings, not the
-	 * caller's session.  The caller has checked that it may write; the job
-	 * must not be cut short by a timeout it did not ask for.
-	 */
-	SetConfigOption("default_transaction_read_only", "off",
-					PGC_SUSET, PGC_S_OVERRIDE);
-	dbreset_disable_transaction_timeout();
 
 	/* act as the caller: SET ROLE and SECURITY DEFINER included */
 	SetUserIdAndSecContext(hdr->current_user_id, hdr->sec_context);
+
+	/* everything of the job outside its transactions goes with it */
+	jobcxt = AllocSetContextCreate(TopMemoryContext, "dbreset job",
+								   ALLOCSET_SMALL_SIZES);
 
 	dbreset_wait_for_release(hdr);
 
@@ -1131,7 +1297,7 @@ dbreset_worker_main(Datum main_arg)
 	 * Outside the transaction, which a lock request may have begun: read
 	 * after the commit.
 	 */
-	oldcontext = MemoryContextSwitchTo(TopMemoryContext);
+	oldcontext = MemoryContextSwitchTo(jobcxt);
 	initStringInfo(&result);
 	MemoryContextSwitchTo(oldcontext);
 
@@ -1149,11 +1315,75 @@ dbreset_worker_main(Datum main_arg)
 	CommitTransactionCommand();
 	MyJobInTransaction = false;
 	release_session_locks();
+	SetUserIdAndSecContext(MyLoginUserId, MyLoginSecContext);
+
+	/*
+	 * Done: from here on the caller does not stop us, and so no cancel of
+	 * its can reach a later job.  Offer ourselves for the next job before
+	 * the caller hears of this one, so that its next call finds us.
+	 */
+	if (!finish_job_state(hdr))
+		worker_exit_quietly();
+	stays = false;
+	if (!hdr->join_lock_group)
+	{
+		reset_session();
+		stays = dbreset_pool_offer();
+	}
 	pgstat_report_activity(STATE_IDLE, NULL);
 
 	/* the caller may be gone already if it was cancelled late: ignore */
+	oldcontext = MemoryContextSwitchTo(jobcxt);
 	initStringInfo(&msg);
 	appendStringInfoChar(&msg, DBRESET_MSG_RESULT);
+	appendStringInfoChar(&msg, stays ? 1 : 0);
 	appendBinaryStringInfo(&msg, result.data, result.len);
 	(void) dbreset_shm_mq_send(mqh, msg.len, msg.data);
+	MemoryContextSwitchTo(oldcontext);
+
+	/* the output goes nowhere until the next job's queue */
+	MyJobHeader = NULL;
+	MyJobQueue = NULL;
+	dsm_detach(seg);
+	MemoryContextDelete(jobcxt);
+	return stays;
+}
+
+/*
+ * dbreset_worker_main
+ *		Background worker entry point: serve the job the worker was started
+ *		for, then -- as a standing worker (pool.c) -- the jobs callers of
+ *		the same database and login role hand it, until it is time to go.
+ *
+ *		Any error, including one raised before the connection is complete,
+ *		reaches the caller once the output is redirected; the worker then
+ *		exits and its transaction aborts, releasing its locks.  The caller
+ *		stops the worker with SIGINT (a query cancel), which ends in a quiet
+ *		exit once the worker sees that the job was cancelled.
+ */
+void
+dbreset_worker_main(Datum main_arg)
+{
+	dsm_handle	handle = DatumGetUInt32(main_arg);
+	sigjmp_buf	local_sigjmp_buf;
+	volatile bool first = true;
+
+	/* SIGTERM (shutdown) terminates, SIGINT (the caller) cancels */
+	pqsignal(SIGTERM, die);
+	pqsignal(SIGINT, StatementCancelHandler);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	BackgroundWorkerUnblockSignals();
+
+	/* from here on, every ERROR ends in worker_handle_error() */
+	if (sigsetjmp(local_sigjmp_buf, 1) != 0)
+		worker_handle_error();
+	PG_exception_stack = &local_sigjmp_buf;
+
+	while (serve_job(handle, first))
+	{
+		first = false;
+		if (!dbreset_pool_wait_for_job(&handle))
+			break;
+	}
+	proc_exit(0);
 }

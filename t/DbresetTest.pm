@@ -5,7 +5,10 @@
 # cluster the test did not start.  The environment variable
 # DBRESET_USE_FORCE_OPTION (on/off) is written into each cluster's
 # configuration, so that scripts/test can run the whole suite with the
-# final DROP DATABASE done WITH (FORCE) and without it.
+# final DROP DATABASE done WITH (FORCE) and without it; so are
+# DBRESET_TEST_WORKERS (per-call: dbreset.worker_idle_timeout = 0, else
+# standing workers where the major has them) and DBRESET_TEST_PRELOAD (set:
+# dbreset in shared_preload_libraries).
 
 package DbresetTest;
 
@@ -30,6 +33,7 @@ sub new_node
 	my ($name, %params) = @_;
 	my $node = PostgreSQL::Test::Cluster->new($name);
 	my $force = $ENV{DBRESET_USE_FORCE_OPTION} // 'on';
+	my $workers = $ENV{DBRESET_TEST_WORKERS} // 'standing';
 
 	$node->init(%{ $params{init} // {} });
 	$node->append_conf(
@@ -39,6 +43,12 @@ max_connections = 60
 dbreset.use_force_option = $force
 log_min_messages = info
 ));
+	# scripts/test: one pass with a worker per call, one with standing ones
+	$node->append_conf('postgresql.conf', "dbreset.worker_idle_timeout = 0\n")
+	  if $workers eq 'per-call';
+	$node->append_conf('postgresql.conf',
+		"shared_preload_libraries = 'dbreset'\n")
+	  if $ENV{DBRESET_TEST_PRELOAD};
 	$node->append_conf('postgresql.conf', $params{conf}) if $params{conf};
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION dbreset');

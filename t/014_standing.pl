@@ -1,0 +1,341 @@
+# Copyright (c) 2026, dbreset authors
+#
+# t/014_standing.pl
+#
+# Standing workers (src/pool.c): a worker that has finished a job stays,
+# idle, for the next call of the same database and login role.  Found
+# through the DSM registry on 17+, through shared memory of a preloaded
+# dbreset before.  This file turns them on whatever the suite's setting.
+#
+#  - a second call reuses the first call's worker (a DEBUG1 line names it);
+#  - one job's SET ROLE does not carry over to the next;
+#  - a call that fails ends its worker, and the next call starts another;
+#  - callers of two login roles get two workers;
+#  - two concurrent callers: the second starts a worker of its own;
+#  - a caller's statement_timeout mid-job, before and after the point of no
+#    return: the database is intact, or gone;
+#  - an idle worker leaves when someone else wants its database;
+#  - SIGKILL of an idle and of a working worker: after the crash restart
+#    the next call works, the database intact;
+#  - dbreset.max_idle_workers caps the idle workers, and parallel query
+#    gets its workers; an idle worker leaves after
+#    dbreset.worker_idle_timeout and its slot is free again.
+
+use strict;
+use warnings FATAL => 'all';
+
+use FindBin;
+use lib $FindBin::RealBin;
+
+use DbresetTest;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+# which mechanism lists them depends on the major: see the header
+my $registry = PostgreSQL::Test::Cluster->new('probe')->pg_version >= 17;
+sub standing_conf
+{
+	my ($extra) = @_;
+	my $conf = "dbreset.worker_idle_timeout = '60s'\n$extra";
+	$conf .= "shared_preload_libraries = 'dbreset'\n" unless $registry;
+	return $conf;
+}
+
+# restart_after_crash: TAP clusters turn it off, the SIGKILLs need it
+my $node = new_node('standing',
+	conf => standing_conf(
+		"dbreset.max_idle_workers = 4\nrestart_after_crash = on\n"));
+my $me = $node->safe_psql('postgres', 'SELECT current_user');
+
+# call(sql, user => role): run sql in database postgres with DEBUG1
+#	messages shown; returns (exit code, stdout, stderr)
+sub call
+{
+	my ($sql, %opt) = @_;
+	my ($ret, $out, $err) = $node->psql(
+		'postgres',
+		"SET client_min_messages = debug1;\n$sql",
+		extra_params => [ '-U', $opt{user} // $me ]);
+	chomp($out, $err);
+	return ($ret, $out, $err);
+}
+
+# the pids of the dbreset workers of login role "user"
+sub workers
+{
+	my ($user) = @_;
+	return $node->safe_psql('postgres', qq(
+SELECT coalesce(string_agg(pid::text, ',' ORDER BY pid), '')
+FROM pg_stat_activity
+WHERE backend_type = 'dbreset worker' AND usename = '$user'));
+}
+
+# until no dbreset worker with this pid is left
+sub wait_gone
+{
+	my ($pid, $what) = @_;
+	$node->poll_query_until('postgres',
+		"SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $pid")
+	  or die "$what: worker $pid never left";
+	return;
+}
+
+# --- a second call reuses the first call's worker -----------------------
+
+make_db($node, $_) for qw(st1 st2);
+my ($ret, $out, $err) = call("SELECT dbreset.force_drop_database('st1')");
+is($ret, 0, 'first call succeeds');
+like($err, qr/DEBUG:  dbreset: started a worker for the drop of database "st1"/,
+	'the first call starts a worker');
+my $w1 = workers($me);
+like($w1, qr/^\d+$/, 'one worker stays, idle');
+($ret, $out, $err) = call("SELECT dbreset.force_drop_database('st2')");
+is($ret, 0, 'second call succeeds');
+like($err,
+	qr/DEBUG:  dbreset: the drop of database "st2" handed to standing worker PID $w1\b/,
+	"the second call reuses the first call's worker");
+is(db_exists($node, 'st2'), 0, 'and the database is gone');
+is(workers($me), $w1, 'the same worker waits again');
+
+# --- SET ROLE does not carry over to the next job -----------------------
+
+$node->safe_psql('postgres', q(
+CREATE ROLE st_r1 CREATEDB;
+GRANT EXECUTE ON FUNCTION dbreset.clone_database(name, name, boolean, interval) TO st_r1;));
+make_db($node, 'st_src');
+$node->safe_psql('postgres', 'ALTER DATABASE st_src OWNER TO st_r1');
+($ret, $out, $err) = call(
+	"SET ROLE st_r1; SELECT dbreset.clone_database('st_src', 'st_c1')");
+is($ret, 0, 'a clone under SET ROLE succeeds');
+like($err, qr/handed to standing worker PID $w1\b/, 'in the same worker');
+($ret, $out, $err) =
+  call("SELECT dbreset.clone_database('st_src', 'st_c2')");
+like($err, qr/handed to standing worker PID $w1\b/,
+	'the next clone, without SET ROLE, too');
+is( $node->safe_psql(
+		'postgres', q(
+SELECT string_agg(datname || ':' || pg_get_userbyid(datdba), ' ' ORDER BY datname)
+FROM pg_database WHERE datname IN ('st_c1', 'st_c2'))),
+	"st_c1:st_r1 st_c2:$me",
+	'each clone belongs to its own caller\'s current user: the role did not carry over');
+
+# --- a call that fails ends its worker ----------------------------------
+
+make_db($node, 'st3');
+$node->safe_psql('st3',
+	"BEGIN; INSERT INTO t VALUES (0); PREPARE TRANSACTION 'st3_px'");
+($ret, $out, $err) = call("SELECT dbreset.force_drop_database('st3')");
+isnt($ret, 0, 'a drop refused for a prepared transaction fails');
+like($err, qr/handed to standing worker PID $w1\b/, 'in the standing worker');
+like($err, qr/is being used by prepared transactions/, 'with the refusal');
+wait_gone($w1, 'failed call');
+is(row_count($node, 'st3'), 100, 'the database is intact, with its rows');
+$node->safe_psql('st3', "ROLLBACK PREPARED 'st3_px'");
+($ret, $out, $err) = call("SELECT dbreset.force_drop_database('st3')");
+is($ret, 0, 'the next call succeeds');
+like($err, qr/started a worker/, 'with a new worker');
+my $w2 = workers($me);
+isnt($w2, $w1, 'whose pid is another');
+
+# --- two login roles, two workers ---------------------------------------
+
+$node->safe_psql('postgres', q(
+CREATE ROLE st_u2 LOGIN CREATEDB;
+GRANT EXECUTE ON FUNCTION dbreset.force_drop_database(name, boolean, interval, interval, boolean) TO st_u2;
+CREATE DATABASE st4 OWNER st_u2;));
+($ret, $out, $err) =
+  call("SELECT dbreset.force_drop_database('st4')", user => 'st_u2');
+is($ret, 0, "another role's call succeeds");
+like($err, qr/started a worker/, 'with a worker of its own');
+my $wu2 = workers('st_u2');
+like($wu2, qr/^\d+$/, 'which stays for that role');
+isnt($wu2, $w2, 'and is not the first role\'s');
+make_db($node, 'st4b');
+($ret, $out, $err) = call("SELECT dbreset.force_drop_database('st4b')");
+like($err, qr/handed to standing worker PID $w2\b/,
+	'the first role still gets its own worker');
+
+# --- two concurrent callers ---------------------------------------------
+
+# The first caller waits for a session that cannot leave (SIGSTOP); the
+# second clones rather than drops, since on 15+ every DROP DATABASE waits
+# for every backend, the stopped one too, to absorb a ProcSignalBarrier.
+make_db($node, 'st5');
+my $stuck = bystander($node, 'st5');
+my $stuck_pid = session_pid($stuck);
+stop_process($stuck_pid);
+my $c1 = $node->background_psql('postgres', on_error_stop => 0);
+$c1->query_safe('SET client_min_messages = debug1');
+$c1->query_until(qr/started/,
+	"\\echo started\nSELECT dbreset.force_drop_database('st5', timeout => '60s');\n");
+$node->poll_query_until('postgres', qq(
+SELECT count(*) = 1 FROM pg_locks
+WHERE pid = $w2 AND locktype = 'object' AND classid = 'pg_database'::regclass
+  AND objid = (SELECT oid FROM pg_database WHERE datname = 'st5') AND granted))
+  or die 'the first caller\'s worker never took the lock';
+($ret, $out, $err) =
+  call("SELECT dbreset.clone_database('st_src', 'st6')");
+is($ret, 0, 'a second caller succeeds while the first one waits');
+like($err, qr/started a worker/, 'with a worker of its own');
+continue_process($stuck_pid);
+is($c1->query('\echo done'), "1\ndone",
+	'the first caller finishes, having terminated the session');
+like($c1->{stderr}, qr/handed to standing worker PID $w2\b/,
+	'the first caller had the standing worker');
+is(db_exists($node, 'st5') . db_exists($node, 'st6'), '01',
+	'the first one dropped, the second one cloned');
+$c1->quit;
+
+# --- statement_timeout mid-job ------------------------------------------
+
+# before the point of no return: the job is cancelled, the worker leaves
+make_db($node, 'st7');
+$w2 = (split /,/, workers($me))[0];
+$stuck = bystander($node, 'st7');
+$stuck_pid = session_pid($stuck);
+stop_process($stuck_pid);
+($ret, $out, $err) = call("SET statement_timeout = '1s';
+SELECT dbreset.force_drop_database('st7', timeout => '60s')");
+like($err, qr/canceling statement due to statement timeout/,
+	'statement_timeout while the sessions leave cancels the call');
+continue_process($stuck_pid);
+is(row_count($node, 'st7'), 100, 'the database is intact');
+($ret, $out, $err) = call("SELECT dbreset.force_drop_database('st7')");
+is($ret, 0, 'the next call succeeds');
+is(db_exists($node, 'st7'), 0, 'and drops it');
+
+# past the point of no return: the DROP goes on, the call waits for it
+make_db($node, 'st8');
+my $locker = $node->background_psql('postgres', on_error_stop => 0);
+$locker->query_safe('BEGIN');
+$locker->query_safe('LOCK TABLE pg_database IN SHARE MODE');
+my $c2 = $node->background_psql('postgres', on_error_stop => 0);
+$c2->query_until(qr/started/, "SET statement_timeout = '1s';\n"
+	  . "\\echo started\nSELECT dbreset.force_drop_database('st8');\n");
+$node->poll_query_until('postgres', q(
+SELECT count(*) = 1 FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+WHERE a.backend_type = 'dbreset worker'
+  AND l.relation = 'pg_database'::regclass AND NOT l.granted))
+  or die 'the worker never waited for pg_database';
+sleep(1.5);
+$locker->query_safe('COMMIT');
+$c2->query('\echo done');
+like($c2->{stderr}, qr/continues in the background/,
+	'statement_timeout past the point of no return: a WARNING says so');
+is(db_exists($node, 'st8'), 0, 'and the database is gone, not half');
+$c2->quit;
+$locker->quit;
+make_db($node, 'st8b');
+($ret, $out, $err) = call("SELECT dbreset.force_drop_database('st8b')");
+is($ret, 0, 'the next call succeeds');
+
+# --- an idle worker leaves when someone wants its database --------------
+
+$node->safe_psql('postgres', 'CREATE DATABASE st_home');
+$node->safe_psql('st_home', 'CREATE EXTENSION dbreset');
+make_db($node, 'st9');
+($ret, $out, $err) = $node->psql('st_home',
+	"SELECT dbreset.force_drop_database('st9')");
+is($ret, 0, 'a call from another database succeeds');
+my $home = $node->safe_psql('postgres',
+	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'dbreset worker' AND datname = 'st_home'"
+);
+like($home, qr/^\d+$/, 'its worker stays, connected to that database');
+($ret, $out, $err) = $node->psql('postgres', 'DROP DATABASE st_home');
+is($ret, 0, 'a plain DROP DATABASE of that database succeeds: the worker left');
+wait_gone($home, 'plain DROP');
+
+# --- SIGKILL: an idle worker, a working one -----------------------------
+
+my $idle = (split /,/, workers($me))[0];
+ok(kill('KILL', $idle), 'SIGKILL an idle worker');
+$node->poll_query_until('postgres', 'SELECT 1', '1')
+  or die 'no restart';
+make_db($node, 'st10');
+($ret, $out, $err) = call("SELECT dbreset.force_drop_database('st10')");
+is($ret, 0, 'after the restart, the next call succeeds');
+
+make_db($node, 'st11');
+$locker = $node->background_psql('postgres', on_error_stop => 0);
+$locker->query_safe('BEGIN');
+$locker->query_safe('LOCK TABLE pg_database IN SHARE MODE');
+my $c3 = $node->background_psql('postgres', on_error_stop => 0);
+$c3->query_until(qr/started/,
+	"\\echo started\nSELECT dbreset.force_drop_database('st11');\n");
+$node->poll_query_until('postgres', q(
+SELECT count(*) = 1 FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+WHERE a.backend_type = 'dbreset worker'
+  AND l.relation = 'pg_database'::regclass AND NOT l.granted))
+  or die 'the worker never waited for pg_database';
+my $working = $node->safe_psql('postgres', q(
+SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+WHERE a.backend_type = 'dbreset worker'
+  AND l.relation = 'pg_database'::regclass AND NOT l.granted));
+ok(kill('KILL', $working), 'SIGKILL a working worker');
+$node->poll_query_until('postgres', 'SELECT 1', '1')
+  or die 'no restart';
+eval { $c3->quit };
+eval { $locker->quit };
+is(row_count($node, 'st11'), 100,
+	'the database is intact: the DROP had not begun');
+($ret, $out, $err) = call("SELECT dbreset.force_drop_database('st11')");
+is($ret, 0, 'the next call drops it');
+is(db_exists($node, 'st11'), 0, 'and it is gone');
+$node->stop;
+
+# --- the cap, parallel query, the idle timeout --------------------------
+
+# max_worker_processes 4: the logical replication launcher, one idle dbreset
+# worker (the cap), two parallel workers
+my $pq = new_node('pq', conf => standing_conf(q(
+max_worker_processes = 4
+max_parallel_workers = 4
+dbreset.max_idle_workers = 1
+)));
+my $pqme = $pq->safe_psql('postgres', 'SELECT current_user');
+$pq->safe_psql('postgres', q(
+CREATE ROLE pq_a LOGIN CREATEDB;
+CREATE ROLE pq_b LOGIN CREATEDB;
+GRANT EXECUTE ON FUNCTION dbreset.force_drop_database(name, boolean, interval, interval, boolean) TO pq_a, pq_b;
+CREATE DATABASE pq1 OWNER pq_a;
+CREATE DATABASE pq2 OWNER pq_b;
+CREATE DATABASE pq3;
+CREATE TABLE big AS SELECT g FROM generate_series(1, 100000) g;
+ANALYZE big;));
+for my $c (['pq1', 'pq_a'], ['pq2', 'pq_b'], ['pq3', $pqme])
+{
+	my ($r) = $pq->psql('postgres',
+		"SELECT dbreset.force_drop_database('$c->[0]')",
+		extra_params => [ '-U', $c->[1] ]);
+	is($r, 0, "$c->[1] drops $c->[0]");
+}
+$pq->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'dbreset worker'"
+) or die 'more idle workers than the cap';
+pass('three login roles, but dbreset.max_idle_workers = 1 idle worker');
+my $plan = $pq->safe_psql('postgres', q(
+SET max_parallel_workers_per_gather = 2;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*) FROM big));
+like($plan, qr/Workers Launched: 2/,
+	'parallel query gets its workers beside the idle one');
+
+$pq->safe_psql('postgres',
+	"ALTER SYSTEM SET dbreset.worker_idle_timeout = '1s'; SELECT pg_reload_conf()");
+$pq->poll_query_until('postgres',
+	"SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'dbreset worker'"
+) or die 'the idle worker never left';
+pass('the idle worker leaves after dbreset.worker_idle_timeout');
+$plan = $pq->safe_psql('postgres', q(
+SET max_parallel_workers_per_gather = 3;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*) FROM big));
+like($plan, qr/Workers Launched: 3/, 'and its slot is free again');
+$pq->stop;
+
+done_testing();
