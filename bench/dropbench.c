@@ -15,6 +15,17 @@
  *				  WHERE datname = 'benchdb' AND pid <> pg_backend_pid();
  *				DROP DATABASE benchdb;	(the classic pre-13 client script)
  *	plain		DROP DATABASE benchdb	(only with N = 0: the baseline)
+ *	first		dbreset, with no idle dbreset worker left: the call starts
+ *				one (the first call of a series; it then stays)
+ *	percall		dbreset with dbreset.worker_idle_timeout = 0 for the
+ *				sample: a worker started for the call, which exits after
+ *
+ * "dbreset" runs with the server's settings, so with a standing worker
+ * (PostgreSQL 17+, or dbreset preloaded) it is served by the worker the
+ * previous sample left idle.  For "first", the idle workers are sent away
+ * and waited for; for "percall", the setting is changed with ALTER SYSTEM
+ * and a reload, and the change is seen in the admin session, before the
+ * timed call and restored after it -- all untimed.
  *
  * Scenarios are N = 0, 10, 100 other sessions connected to benchdb, each
  * with the sessions either idle or active (running "SELECT pg_sleep(600)",
@@ -59,11 +70,13 @@ typedef enum Contender
 	C_FORCE,
 	C_RECIPE,
 	C_PLAIN,
+	C_FIRST,
+	C_PERCALL,
 	NUM_CONTENDERS
 } Contender;
 
 static const char *const contender_names[NUM_CONTENDERS] = {
-	"dbreset", "force", "recipe", "plain"
+	"dbreset", "force", "recipe", "plain", "first", "percall"
 };
 
 /* One (N, flavour) combination and the samples measured for it. */
@@ -106,7 +119,7 @@ connect_admin(bool want[NUM_CONTENDERS], int max_n, bool drop_existing)
 	if (want[C_FORCE] && server_version < 130000)
 		die("contender \"force\" needs PostgreSQL 13 or later;"
 			" skip it with -c");
-	if (want[C_DBRESET] &&
+	if ((want[C_DBRESET] || want[C_FIRST] || want[C_PERCALL]) &&
 		!function_exists("dbreset.force_drop_database(name, boolean,"
 						 " interval, interval, boolean)"))
 		die("function dbreset.force_drop_database(name, boolean, interval, interval, boolean)"
@@ -175,6 +188,8 @@ timed_drop(Contender c, int n)
 	switch (c)
 	{
 		case C_DBRESET:
+		case C_FIRST:
+		case C_PERCALL:
 			res[0] = PQexec(admin, "SELECT dbreset.force_drop_database('"
 							BENCH_DB "')");
 			break;
@@ -214,7 +229,7 @@ timed_drop(Contender c, int n)
 				contender_names[c], n,
 				res[i] ? PQresultErrorMessage(res[i]) : PQerrorMessage(admin));
 	}
-	if (c == C_DBRESET)
+	if (c == C_DBRESET || c == C_FIRST || c == C_PERCALL)
 	{
 		if (PQntuples(res[0]) != 1 || PQgetisnull(res[0], 0, 0))
 			die("dbreset.force_drop_database() did not return a count");
@@ -231,6 +246,55 @@ timed_drop(Contender c, int n)
 }
 
 /*
+ * Set dbreset.worker_idle_timeout with ALTER SYSTEM (NULL: reset it) and
+ * wait until the admin session sees the new value after the reload.
+ */
+static void
+set_idle_timeout(const char *value)
+{
+	char		sql[200];
+	int			tries;
+
+	if (value)
+		snprintf(sql, sizeof(sql),
+				 "ALTER SYSTEM SET dbreset.worker_idle_timeout = '%s'", value);
+	else
+		snprintf(sql, sizeof(sql),
+				 "ALTER SYSTEM RESET dbreset.worker_idle_timeout");
+	run_command(admin, sql);
+	PQclear(run_sql(admin, "SELECT pg_reload_conf()", PGRES_TUPLES_OK));
+	for (tries = 0; tries < 1000; tries++)
+	{
+		PGresult   *res = run_sql(admin,
+								  "SELECT current_setting('dbreset.worker_idle_timeout')"
+								  " = '0'",
+								  PGRES_TUPLES_OK);
+		bool		zero = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+
+		PQclear(res);
+		if (zero == (value != NULL))
+			return;
+		usleep(10000);
+	}
+	die("dbreset.worker_idle_timeout did not change after a reload");
+}
+
+/*
+ * Send dbreset's idle workers away and wait until they have gone.
+ */
+static void
+end_idle_workers(void)
+{
+	PQclear(run_sql(admin,
+					"SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+					" WHERE backend_type = 'dbreset worker'",
+					PGRES_TUPLES_OK));
+	while (query_long(admin, "SELECT count(*) FROM pg_stat_activity"
+					  " WHERE backend_type = 'dbreset worker'") != 0)
+		usleep(1000);
+}
+
+/*
  * One complete sample: set up benchdb with the scenario's sessions, time
  * contender c dropping it, clean up.
  */
@@ -244,7 +308,13 @@ run_sample(const Scenario *sc, Contender c)
 	if (sc->active)
 		start_active_queries();
 	wait_sessions_visible(BENCH_DB, sc->nsessions, sc->active);
+	if (c == C_PERCALL)
+		set_idle_timeout("0");
+	if (c == C_FIRST || c == C_PERCALL)
+		end_idle_workers();
 	ms = timed_drop(c, sc->nsessions);
+	if (c == C_PERCALL)
+		set_idle_timeout(NULL);
 	close_sessions();
 	return ms;
 }
@@ -339,8 +409,10 @@ print_report(const Scenario *scs, int nscs)
 		   " `-` = not measured.\n\n");
 
 	printf("| N | sessions | samples | dbreset | force | recipe | plain"
-		   " | dbreset/force | dbreset/recipe | dbreset/plain |\n");
-	printf("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+		   " | first | percall"
+		   " | dbreset/force | dbreset/recipe | dbreset/plain"
+		   " | first/plain | percall/plain |\n");
+	printf("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
 	for (i = 0; i < nscs; i++)
 	{
 		const Scenario *sc = &scs[i];
@@ -353,6 +425,8 @@ print_report(const Scenario *scs, int nscs)
 		print_cell(ratio(m[C_DBRESET], m[C_FORCE]), "%.2f");
 		print_cell(ratio(m[C_DBRESET], m[C_RECIPE]), "%.2f");
 		print_cell(ratio(m[C_DBRESET], m[C_PLAIN]), "%.2f");
+		print_cell(ratio(m[C_FIRST], m[C_PLAIN]), "%.2f");
+		print_cell(ratio(m[C_PERCALL], m[C_PLAIN]), "%.2f");
 		putchar('\n');
 
 		if (sc->nsessions == 10 && !sc->active)
@@ -366,7 +440,7 @@ print_report(const Scenario *scs, int nscs)
 	printf("\nTargets (informative):\n\n");
 	print_target("N=10 idle", "dbreset/force", idle10, 0.25);
 	print_target("N=10 active", "dbreset/force", active10, 0.25);
-	print_target("N=0", "dbreset/plain", plain0, 1.7);
+	print_target("N=0", "dbreset/plain", plain0, 1.2);
 	fflush(stdout);
 }
 
@@ -390,7 +464,7 @@ parse_contenders(const char *arg, bool want[NUM_CONTENDERS])
 			if (strcmp(tok, contender_names[c]) == 0)
 				break;
 		if (c == NUM_CONTENDERS)
-			die("unknown contender \"%s\" (known: dbreset,force,recipe,plain)",
+			die("unknown contender \"%s\" (known: dbreset,force,recipe,plain,first,percall)",
 				tok);
 		want[c] = true;
 	}
@@ -410,7 +484,8 @@ usage(void)
 		   "its database name is ignored (\"" ADMIN_DB "\" and \"" BENCH_DB
 		   "\" are used).\n\n"
 		   "Options:\n"
-		   "  -c LIST   contenders to run (default dbreset,force,recipe,plain)\n"
+		   "  -c LIST   contenders to run (default dbreset,force,recipe,plain;\n"
+		   "            also first, percall)\n"
 		   "  -N LIST   session counts (default 0,10,100)\n"
 		   "  -n NUM    samples per contender per scenario\n"
 		   "            (default 15 for N <= 10, 7 above)\n"

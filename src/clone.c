@@ -6,10 +6,11 @@
  *
  * Core's CREATE DATABASE fails with "source database is being accessed by
  * other users" after about 5 s if anyone else is connected to the source.
- * Here the caller locks the source first, as CREATE DATABASE does, so that
- * new connections to it wait; waits up to the timeout for the sessions
- * already there, or terminates them if asked to; and the CREATE DATABASE
- * then runs in a background worker's own transaction (copy.c).
+ * Here the worker locks the source first, as CREATE DATABASE does, so that
+ * new connections to it wait; the caller then checks it and waits up to
+ * the timeout for the sessions already there, or terminates them if asked
+ * to; and the CREATE DATABASE then runs in the worker's own transaction
+ * (copy.c).
  *
  * IDENTIFICATION
  *	  src/clone.c
@@ -60,7 +61,7 @@ dbreset_copy_database(const char *what, const char *srcname,
 				(errcode(ERRCODE_DUPLICATE_DATABASE),
 				 errmsg("database \"%s\" already exists", target)));
 
-	srcid = dbreset_lock_source(srcname, timeout_ms);
+	srcid = dbreset_find_source(srcname);
 
 	memset(&args, 0, sizeof(args));
 	namestrcpy(&args.dbname, target);
@@ -70,9 +71,8 @@ dbreset_copy_database(const char *what, const char *srcname,
 	dbreset_copy_settings(&args);
 
 	/*
-	 * The worker takes the source's lock over, and the source is checked
-	 * again once it holds it: whatever waited behind our lock may get it
-	 * first.
+	 * The worker takes the source's lock itself, and the source is checked
+	 * once it holds it.
 	 */
 	initStringInfo(&how);
 	job = dbreset_job_start(DBRESET_JOB_COPY, &args, sizeof(args),
@@ -81,13 +81,13 @@ dbreset_copy_database(const char *what, const char *srcname,
 	PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
 	{
 		srcid = dbreset_job_take_lock(job, srcname, srcid, ShareLock,
-									  timeout_ms);
+									  timeout_ms, false);
 		if (!OidIsValid(srcid))
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_DATABASE),
 					 errmsg("template database \"%s\" does not exist",
 							srcname)));
-		dbreset_check_source(srcname, srcid);
+		dbreset_check_locked_source(srcname, srcid);
 		args.source_id = srcid;
 		dbreset_job_update_args(job, &args, sizeof(args));
 

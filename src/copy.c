@@ -183,16 +183,49 @@ dbreset_lock_source(const char *srcname, int timeout_ms)
 {
 	Oid			srcid;
 
-	if (!dbreset_have_createdb_privilege())
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to create database")));
-
+	(void) dbreset_find_source(srcname);
 	srcid = dbreset_acquire_database_lock(srcname, ShareLock, timeout_ms);
 	if (!OidIsValid(srcid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_DATABASE),
 				 errmsg("template database \"%s\" does not exist", srcname)));
+	dbreset_check_locked_source(srcname, srcid);
+	return srcid;
+}
+
+/*
+ * dbreset_find_source
+ *		dbreset_lock_source() without the lock, for a call whose worker
+ *		takes it (dbreset_job_take_lock): the CREATEDB check and the look-up
+ *		of the source's OID, "does not exist" if there is none.  The caller
+ *		runs dbreset_check_locked_source() once the worker holds the lock.
+ */
+Oid
+dbreset_find_source(const char *srcname)
+{
+	Oid			srcid;
+
+	if (!dbreset_have_createdb_privilege())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to create database")));
+
+	srcid = get_database_oid(srcname, true);
+	if (!OidIsValid(srcid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_DATABASE),
+				 errmsg("template database \"%s\" does not exist", srcname)));
+	return srcid;
+}
+
+/*
+ * dbreset_check_locked_source
+ *		The rest of dbreset_lock_source()'s checks, with the source locked:
+ *		dbreset_check_source(), and the caller's own database refused.
+ */
+void
+dbreset_check_locked_source(const char *srcname, Oid srcid)
+{
 	dbreset_check_source(srcname, srcid);
 
 	if (srcid == MyDatabaseId)
@@ -202,8 +235,6 @@ dbreset_lock_source(const char *srcname, int timeout_ms)
 				 errdetail("CREATE DATABASE runs in a background worker, for which this session is another user of database \"%s\".",
 						   srcname),
 				 errhint("Connect to another database and call the function from there.")));
-
-	return srcid;
 }
 
 /*

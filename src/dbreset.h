@@ -133,10 +133,12 @@ extern DbresetJobHandle *dbreset_job_start_in(Oid database_id,
 extern void dbreset_job_update_args(DbresetJobHandle *job,
 									const void *args, Size args_len);
 extern Oid	dbreset_job_take_lock(DbresetJobHandle *job, const char *dbname,
-								  Oid dbid, LOCKMODE mode, int timeout_ms);
+								  Oid dbid, LOCKMODE mode, int timeout_ms,
+								  bool handed);
 extern void dbreset_job_release(DbresetJobHandle *job);
 extern void dbreset_job_finish(DbresetJobHandle *job, StringInfo result);
 extern void dbreset_job_cancel(int code, Datum arg);
+extern void dbreset_job_abandon(DbresetJobHandle *job);
 extern void dbreset_job_point_of_no_return(void);
 extern void dbreset_job_leave_point_of_no_return(void);
 extern void dbreset_job_recover(void);
@@ -235,6 +237,8 @@ typedef struct DbresetCopyArgs
 extern int	dbreset_file_copy_threshold;
 extern void dbreset_copy_settings(DbresetCopyArgs *args);
 extern Oid	dbreset_lock_source(const char *srcname, int timeout_ms);
+extern Oid	dbreset_find_source(const char *srcname);
+extern void dbreset_check_locked_source(const char *srcname, Oid srcid);
 extern void dbreset_check_source(const char *srcname, Oid srcid);
 extern void dbreset_check_copy_into(const char *srcname, Oid srcid,
 									const char *dbname, Oid dbid);

@@ -511,7 +511,12 @@ dbreset_terminate_and_run(const char *dbname, Oid dbid,
 	int			nremaining;
 	StringInfoData buf;
 
-	/* for a drop, autovacuum workers are stopped as DROP DATABASE does */
+	/*
+	 * dbreset's idle workers on it are no sessions: they leave first (and
+	 * one claimed before that is a session like any other).  For a drop,
+	 * autovacuum workers are stopped as DROP DATABASE does.
+	 */
+	dbreset_pool_evict(dbid, options->timeout_ms);
 	sessions = dbreset_collect_sessions(dbid, &nsessions);
 	dbreset_check_terminate_all(sessions, nsessions, options->for_drop);
 	if (options->rollback_prepared)
@@ -566,7 +571,7 @@ drop_locked(const char *dbname, Oid dbid, DbresetDropArgs *args,
 	{
 		/* the worker takes the lock over before anything is checked */
 		dbid = dbreset_job_take_lock(job, dbname, dbid, AccessExclusiveLock,
-									 options->timeout_ms);
+									 options->timeout_ms, true);
 		if (OidIsValid(dbid))
 		{
 			dbreset_check_droppable(dbname, dbid, options->rollback_prepared);
@@ -579,7 +584,7 @@ drop_locked(const char *dbname, Oid dbid, DbresetDropArgs *args,
 				options->rolled_back = result.data;
 		}
 		else
-			dbreset_job_cancel(0, PointerGetDatum(job));
+			dbreset_job_abandon(job);
 	}
 	PG_END_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
 

@@ -463,7 +463,7 @@ dbreset_lock_database(PG_FUNCTION_ARGS)
 	PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
 	{
 		dbid = dbreset_job_take_lock(job, dbname, dbid, AccessExclusiveLock,
-									 timeout_ms);
+									 timeout_ms, true);
 		if (!OidIsValid(dbid))
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_DATABASE),

@@ -166,6 +166,9 @@ reset_job_run(const void *argp, StringInfo result)
 				   pstrdup("It does not allow connections yet, and has no grants, comment or settings: restore them, then run ALTER DATABASE ... ALLOW_CONNECTIONS true."));
 	}
 	PG_END_TRY();
+
+	/* a standing worker goes on to other jobs */
+	MemoryContextDelete(jobcxt);
 }
 
 const DbresetJob dbreset_reset_job = {
@@ -191,6 +194,8 @@ swap_in_spare(const char *dbname, Oid dbid, Oid spare,
 	int			nremaining;
 	StringInfoData buf;
 
+	/* dbreset's idle workers on it are no sessions: they leave first */
+	dbreset_pool_evict(dbid, options->timeout_ms);
 	sessions = dbreset_collect_sessions(dbid, &nsessions);
 	dbreset_check_terminate_all(sessions, nsessions, true);
 	initStringInfo(&buf);
@@ -301,7 +306,16 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 	options.for_drop = true;
 	options.undone = _("The database was not reset.");
 
-	srcid = dbreset_lock_source(srcname, timeout_ms);
+	/*
+	 * A swap runs in our transaction, under our locks.  A copy's worker
+	 * takes the template's lock itself (dbreset_job_take_lock), so that new
+	 * connections to the template keep waiting: handed over, they would get
+	 * in and be sessions the copy must wait for.
+	 */
+	if (keep_spare)
+		srcid = dbreset_lock_source(srcname, timeout_ms);
+	else
+		srcid = dbreset_find_source(srcname);
 	dbreset_check_copy_into(srcname, srcid, dbname, dbid);
 
 	memset(&args, 0, sizeof(args));
@@ -342,9 +356,10 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 	}
 
 	/*
-	 * The worker takes both locks over, and everything is checked again
-	 * once it holds them: whatever waited behind our locks may get them
-	 * first.
+	 * The worker takes both locks over (the template's afresh, unless a
+	 * spare was looked for under ours), and everything is checked again
+	 * once it holds them: whatever waited behind our lock on the database
+	 * may get in first.
 	 */
 	initStringInfo(&how);
 	job = dbreset_job_start(DBRESET_JOB_RESET, &args, sizeof(args),
@@ -352,20 +367,20 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 	PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
 	{
 		dbid = dbreset_job_take_lock(job, dbname, dbid, AccessExclusiveLock,
-									 timeout_ms);
+									 timeout_ms, true);
 		if (!OidIsValid(dbid))
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_DATABASE),
 					 errmsg("database \"%s\" does not exist", dbname)));
 		srcid = dbreset_job_take_lock(job, srcname, srcid, ShareLock,
-									  timeout_ms);
+									  timeout_ms, keep_spare);
 		if (!OidIsValid(srcid))
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_DATABASE),
 					 errmsg("template database \"%s\" does not exist",
 							srcname)));
 		dbreset_check_droppable(dbname, dbid, false);
-		dbreset_check_source(srcname, srcid);
+		dbreset_check_locked_source(srcname, srcid);
 		dbreset_check_copy_into(srcname, srcid, dbname, dbid);
 		args.dbid = dbid;
 		args.source_id = srcid;

@@ -79,6 +79,7 @@
 #include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timeout.h"
 
 #include "compat.h"
 #include "dbreset.h"
@@ -141,8 +142,12 @@ typedef struct DbresetJobHeader
 /* How often a worker waiting for its release checks that its caller lives */
 #define DBRESET_LEADER_CHECK_MS 1000
 
-/* How often a caller looks whether a standing worker has let go of a job */
+/*
+ * How often a caller looks whether a standing worker has let go of a job:
+ * after 1 ms, then twice as long each time, up to 64 ms
+ */
 #define DBRESET_STANDING_POLL_MS 1
+#define DBRESET_STANDING_POLL_MAX_MS 64
 
 /* Caller side: a job started by dbreset_job_start() */
 struct DbresetJobHandle
@@ -284,16 +289,20 @@ worker_done(DbresetJobHandle *job)
 static void
 wait_for_worker(DbresetJobHandle *job, bool done_is_enough)
 {
+	long		poll_ms = DBRESET_STANDING_POLL_MS;
+
 	while (!(done_is_enough ? worker_done(job) : worker_gone(job)))
 	{
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 job->handle != NULL ? DBRESET_LEADER_CHECK_MS :
-						 DBRESET_STANDING_POLL_MS,
+						 poll_ms,
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		if (ProcSignalBarrierPending)
 			ProcessProcSignalBarrier();
+		/* a DROP that goes on in the background may take seconds */
+		poll_ms = Min(poll_ms * 2, DBRESET_STANDING_POLL_MAX_MS);
 	}
 }
 
@@ -380,12 +389,16 @@ dbreset_job_cancel(int code, Datum arg)
 		/*
 		 * The DROP has begun: let it finish rather than leave a half-dropped
 		 * database, and say so, since the caller is about to report a
-		 * failure.
+		 * failure.  Likewise if the job is done already.
 		 */
 		if (state == DBRESET_STATE_COMMITTING)
 			ereport(WARNING,
 					(errmsg("%s continues in the background", job->description),
 					 errdetail("It had already begun when the call was interrupted; it cannot be stopped halfway. The call returns once it has finished.")));
+		else if (state == DBRESET_STATE_DONE)
+			ereport(WARNING,
+					(errmsg("%s was completed", job->description),
+					 errdetail("It had been committed when the call was interrupted.")));
 	}
 
 	/* nobody reads the queue any more: a worker must not block on it */
@@ -401,6 +414,20 @@ dbreset_job_cancel(int code, Datum arg)
 	if (proc_exit_inprogress)
 		return;
 	let_go(job);
+}
+
+/*
+ * dbreset_job_abandon
+ *		Give up a job that was never released, without an error: a call
+ *		that finds nothing to do once its worker holds the lock (the
+ *		database was dropped meanwhile).  The worker is stopped, as on
+ *		error, and the segment let go of.
+ */
+void
+dbreset_job_abandon(DbresetJobHandle *job)
+{
+	dbreset_job_cancel(0, PointerGetDatum(job));
+	dsm_detach(job->seg);
 }
 
 /*
@@ -722,7 +749,11 @@ dbreset_job_update_args(DbresetJobHandle *job, const void *args,
  *		Hand the caller's lock on database dbid (named dbname, taken with
  *		dbreset_acquire_database_lock in this mode) over to the worker,
  *		which will hold it for the rest of the job.  Returns the database's
- *		OID, or InvalidOid if it was dropped or renamed meanwhile.
+ *		OID, or InvalidOid if it was dropped or renamed meanwhile.  Without
+ *		"handed", the caller holds no such lock, and the worker takes it
+ *		afresh: for a copy's source, whose new connections must keep
+ *		waiting rather than get in during a hand-off (they would then be
+ *		sessions the copy has to wait for).
  *
  *		The worker is not in our lock group, so it waits for any lock of
  *		ours that conflicts with what its job takes: we let ours go as soon
@@ -741,7 +772,7 @@ dbreset_job_update_args(DbresetJobHandle *job, const void *args,
  */
 Oid
 dbreset_job_take_lock(DbresetJobHandle *job, const char *dbname, Oid dbid,
-					  LOCKMODE mode, int timeout_ms)
+					  LOCKMODE mode, int timeout_ms, bool handed)
 {
 	uint32		expected = DBRESET_STATE_WAITING;
 	PGPROC	   *worker;
@@ -760,7 +791,8 @@ dbreset_job_take_lock(DbresetJobHandle *job, const char *dbname, Oid dbid,
 	if (worker != NULL)
 		SetLatch(&worker->procLatch);
 
-	UnlockSharedObject(DatabaseRelationId, dbid, 0, mode);
+	if (handed)
+		UnlockSharedObject(DatabaseRelationId, dbid, 0, mode);
 
 	initStringInfo(&reply);
 	job->locking = true;
@@ -1268,12 +1300,25 @@ serve_job(dsm_handle handle, bool first)
 	mq = shm_toc_lookup(toc, DBRESET_KEY_MQ, false);
 	MyJobHeader = hdr;
 
+	/*
+	 * A cancel that reached us while idle (pg_cancel_backend, or one that
+	 * raced with the claim) is not this job's: its caller marks the job
+	 * cancelled before it signals us, and we look at that right after.
+	 */
+	QueryCancelPending = false;
+	(void) get_timeout_indicator(LOCK_TIMEOUT, true);
+
 	/* cancelled before we even started: nobody waits for a word */
 	if (pg_atomic_read_u32(&hdr->state) == DBRESET_STATE_CANCELLED)
 		worker_exit_quietly();
 
+	/* everything of the job outside its transactions goes with it */
+	jobcxt = AllocSetContextCreate(TopMemoryContext, "dbreset job",
+								   ALLOCSET_SMALL_SIZES);
+	oldcontext = MemoryContextSwitchTo(jobcxt);
 	shm_mq_set_sender(mq, MyProc);
 	mqh = shm_mq_attach(mq, seg, NULL);
+	MemoryContextSwitchTo(oldcontext);
 	pq_redirect_to_shm_mq(seg, mqh);
 	MyJobQueue = mqh;
 
@@ -1286,10 +1331,6 @@ serve_job(dsm_handle handle, bool first)
 
 	/* act as the caller: SET ROLE and SECURITY DEFINER included */
 	SetUserIdAndSecContext(hdr->current_user_id, hdr->sec_context);
-
-	/* everything of the job outside its transactions goes with it */
-	jobcxt = AllocSetContextCreate(TopMemoryContext, "dbreset job",
-								   ALLOCSET_SMALL_SIZES);
 
 	dbreset_wait_for_release(hdr);
 
@@ -1316,6 +1357,13 @@ serve_job(dsm_handle handle, bool first)
 	MyJobInTransaction = false;
 	release_session_locks();
 	SetUserIdAndSecContext(MyLoginUserId, MyLoginSecContext);
+
+	/*
+	 * The point of no return held cancels off "until the process exits":
+	 * for a standing worker, until the job is done.
+	 */
+	QueryCancelHoldoffCount = 0;
+	(void) pgstat_report_stat(true);
 
 	/*
 	 * Done: from here on the caller does not stop us, and so no cancel of

@@ -98,6 +98,7 @@ like($err,
 is(db_exists($node, 'st2'), 0, 'and the database is gone');
 is(workers($me), $w1, 'the same worker waits again');
 
+
 # --- SET ROLE does not carry over to the next job -----------------------
 
 $node->safe_psql('postgres', q(
@@ -119,6 +120,37 @@ SELECT string_agg(datname || ':' || pg_get_userbyid(datdba), ' ' ORDER BY datnam
 FROM pg_database WHERE datname IN ('st_c1', 'st_c2'))),
 	"st_c1:st_r1 st_c2:$me",
 	'each clone belongs to its own caller\'s current user: the role did not carry over');
+
+# --- a job after a drop can be interrupted -----------------------------
+
+# The drop's point of no return held cancels off; a later job of the same
+# worker must be interruptible again.  The clone's worker waits for the
+# source's lock, which a rename holds: the call's timeout (a lock_timeout
+# in the worker) ends it.
+make_db($node, 'st_held');
+my $renamer = $node->background_psql('postgres', on_error_stop => 0);
+$renamer->query_safe('BEGIN');
+$renamer->query_safe('ALTER DATABASE st_held RENAME TO st_held_x');
+my $timed_out = 0;
+($ret, $out, $err) = $node->psql(
+	'postgres',
+	"SET client_min_messages = debug1;
+SELECT dbreset.clone_database('st_held', 'st_heldc', timeout => '1s')",
+	timeout => 60,
+	timed_out => \$timed_out);
+is($timed_out, 0, 'after a drop, the same worker can be interrupted again');
+like($err, qr/handed to standing worker PID $w1\b/, 'it served the call');
+like($err, qr/could not lock database "st_held" within 1000 ms/,
+	"the call's timeout ends its wait for the lock");
+$renamer->query_safe('ROLLBACK');
+$renamer->quit;
+is(db_exists($node, 'st_heldc'), 0, 'nothing was copied');
+wait_gone($w1, 'interrupted job');
+make_db($node, 'st_after');
+($ret, $out, $err) = call("SELECT dbreset.force_drop_database('st_after')");
+like($err, qr/started a worker/,
+	'the failed call ended its worker: the next one starts another');
+$w1 = workers($me);
 
 # --- a call that fails ends its worker ----------------------------------
 
