@@ -80,13 +80,7 @@ dbreset_copy_database(const char *what, const char *srcname,
 									 srcname, target));
 	PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
 	{
-		srcid = dbreset_job_take_lock(job, srcname, srcid, ShareLock,
-									  timeout_ms, false);
-		if (!OidIsValid(srcid))
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_DATABASE),
-					 errmsg("template database \"%s\" does not exist",
-							srcname)));
+		srcid = dbreset_job_lock_source(job, srcname, srcid, timeout_ms);
 		dbreset_check_locked_source(srcname, srcid);
 		args.source_id = srcid;
 		dbreset_job_update_args(job, &args, sizeof(args));

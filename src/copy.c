@@ -219,6 +219,36 @@ dbreset_find_source(const char *srcname)
 }
 
 /*
+ * dbreset_job_lock_source
+ *		Have the worker of job take the source's ShareLock itself
+ *		(dbreset_job_take_lock, nothing handed over), looking the name up
+ *		again if it was dropped and created anew meanwhile, as
+ *		dbreset_acquire_database_lock() does.  Returns the source's OID;
+ *		"does not exist" if there is no longer any.  The caller then runs
+ *		dbreset_check_locked_source().
+ */
+Oid
+dbreset_job_lock_source(DbresetJobHandle *job, const char *srcname,
+						Oid srcid, int timeout_ms)
+{
+	for (;;)
+	{
+		Oid			locked = dbreset_job_take_lock(job, srcname, srcid,
+												   ShareLock, timeout_ms,
+												   false);
+
+		if (OidIsValid(locked))
+			return locked;
+		srcid = get_database_oid(srcname, true);
+		if (!OidIsValid(srcid))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_DATABASE),
+					 errmsg("template database \"%s\" does not exist",
+							srcname)));
+	}
+}
+
+/*
  * dbreset_check_locked_source
  *		The rest of dbreset_lock_source()'s checks, with the source locked:
  *		dbreset_check_source(), and the caller's own database refused.

@@ -239,6 +239,8 @@ extern void dbreset_copy_settings(DbresetCopyArgs *args);
 extern Oid	dbreset_lock_source(const char *srcname, int timeout_ms);
 extern Oid	dbreset_find_source(const char *srcname);
 extern void dbreset_check_locked_source(const char *srcname, Oid srcid);
+extern Oid	dbreset_job_lock_source(DbresetJobHandle *job, const char *srcname,
+									Oid srcid, int timeout_ms);
 extern void dbreset_check_source(const char *srcname, Oid srcid);
 extern void dbreset_check_copy_into(const char *srcname, Oid srcid,
 									const char *dbname, Oid dbid);

@@ -8,16 +8,17 @@
  *
  *	1. locks the database in AccessExclusiveLock mode (new connections
  *	   wait) and makes every check DROP DATABASE would make;
- *	2. locks the template in ShareLock mode, as CREATE DATABASE does (new
- *	   connections to it wait too), and makes every check CREATE DATABASE
- *	   ... TEMPLATE ... OWNER ... would make of the new database, then
- *	   waits for the template's own sessions to leave (copy.c);
+ *	2. has the template locked in ShareLock mode, as CREATE DATABASE does
+ *	   (new connections to it wait too) -- by the worker, or by itself when
+ *	   it looks for a spare -- and makes every check CREATE DATABASE ...
+ *	   TEMPLATE ... OWNER ... would make of the new database, then waits
+ *	   for the template's own sessions to leave (copy.c);
  *	3. terminates the database's sessions, waits for them to leave and
  *	   releases the worker.
  *
  * The worker takes both locks over from the caller before step 3
- * (dbreset_job_take_lock), and steps 1 and 2 check again once it holds
- * them.  It holds them for the whole job (session locks, across its
+ * (dbreset_job_take_lock; the template's afresh when no spare was looked
+ * for), and steps 1 and 2 check again once it holds them.  It holds them for the whole job (session locks, across its
  * transactions), reads what DROP + CREATE would lose (props.c), and then
  * runs, each committed before the next:
  * DROP DATABASE; CREATE DATABASE ... TEMPLATE ... OWNER ... (with the old
@@ -315,7 +316,11 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 	if (keep_spare)
 		srcid = dbreset_lock_source(srcname, timeout_ms);
 	else
+	{
+		/* createdb()'s order; checked again once the worker holds it */
 		srcid = dbreset_find_source(srcname);
+		dbreset_check_locked_source(srcname, srcid);
+	}
 	dbreset_check_copy_into(srcname, srcid, dbname, dbid);
 
 	memset(&args, 0, sizeof(args));
@@ -372,8 +377,11 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_DATABASE),
 					 errmsg("database \"%s\" does not exist", dbname)));
-		srcid = dbreset_job_take_lock(job, srcname, srcid, ShareLock,
-									  timeout_ms, keep_spare);
+		if (keep_spare)
+			srcid = dbreset_job_take_lock(job, srcname, srcid, ShareLock,
+										  timeout_ms, true);
+		else
+			srcid = dbreset_job_lock_source(job, srcname, srcid, timeout_ms);
 		if (!OidIsValid(srcid))
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_DATABASE),

@@ -765,10 +765,11 @@ dbreset_job_update_args(DbresetJobHandle *job, const void *args,
  *		The wait is bounded by timeout_ms, as the caller's own was, and its
  *		expiry is raised here as the caller would raise it.
  *
- *		We took our own lock first, rather than have the worker take it
- *		straight away, so that a call waiting for the lock is seen waiting
- *		for it in pg_locks and pg_blocking_pids(), as DROP DATABASE would
- *		be.
+ *		A database about to be dropped is locked by the caller first,
+ *		rather than by the worker straight away, so that a call waiting for
+ *		the lock is seen waiting for it in pg_locks and pg_blocking_pids(),
+ *		as DROP DATABASE would be.  A copy's source is not (handed false):
+ *		there the worker is seen waiting.
  */
 Oid
 dbreset_job_take_lock(DbresetJobHandle *job, const char *dbname, Oid dbid,
@@ -877,7 +878,8 @@ dbreset_job_point_of_no_return(void)
 	 * From here on nobody may cancel us halfway: not a stray
 	 * pg_cancel_backend(), nor a lock_timeout from the role's settings.
 	 * Termination (shutdown) and deadlock errors still end the job, as they
-	 * would end DROP DATABASE in a session.  Held until the process exits.
+	 * would end DROP DATABASE in a session.  Held until the job is done
+	 * (serve_job).
 	 */
 	HOLD_CANCEL_INTERRUPTS();
 }
@@ -1359,10 +1361,13 @@ serve_job(dsm_handle handle, bool first)
 	SetUserIdAndSecContext(MyLoginUserId, MyLoginSecContext);
 
 	/*
-	 * The point of no return held cancels off "until the process exits":
-	 * for a standing worker, until the job is done.
+	 * The point of no return held cancels off until the job is done.  A
+	 * cancel that came meanwhile was meant to be ignored, not delayed: the
+	 * state word says whether the caller gave up.
 	 */
 	QueryCancelHoldoffCount = 0;
+	QueryCancelPending = false;
+	(void) get_timeout_indicator(LOCK_TIMEOUT, true);
 	(void) pgstat_report_stat(true);
 
 	/*
