@@ -21,8 +21,8 @@
  *				sample: a worker started for the call, which exits after
  *
  * "dbreset" runs with the server's settings, so with a standing worker
- * (PostgreSQL 17+, or dbreset preloaded) it is served by the worker the
- * previous sample left idle.  For "first", the idle workers are sent away
+ * (PostgreSQL 17+, or dbreset preloaded) it is served by an idle worker,
+ * which an untimed dbreset.drop_spares() before the sample leaves.  For "first", the idle workers are sent away
  * and waited for; for "percall", the setting is changed with ALTER SYSTEM
  * and a reload, and the change is seen in the admin session, before the
  * timed call and restored after it -- all untimed.
@@ -295,6 +295,19 @@ end_idle_workers(void)
 }
 
 /*
+ * Make sure a standing worker waits for the next call, as it would in a
+ * series of calls (the other contenders may have sent it away): an
+ * untimed call that runs a job and changes nothing.  Without standing
+ * workers (before 17, not preloaded) the worker just exits.
+ */
+static void
+warm_worker(void)
+{
+	PQclear(run_sql(admin, "SELECT dbreset.drop_spares('" ADMIN_DB "')",
+					PGRES_TUPLES_OK));
+}
+
+/*
  * One complete sample: set up benchdb with the scenario's sessions, time
  * contender c dropping it, clean up.
  */
@@ -312,6 +325,8 @@ run_sample(const Scenario *sc, Contender c)
 		set_idle_timeout("0");
 	if (c == C_FIRST || c == C_PERCALL)
 		end_idle_workers();
+	if (c == C_DBRESET)
+		warm_worker();
 	ms = timed_drop(c, sc->nsessions);
 	if (c == C_PERCALL)
 		set_idle_timeout(NULL);
