@@ -176,6 +176,25 @@ dbreset_relock_database(const char *dbname, Oid dbid, LOCKMODE mode,
 }
 
 /*
+ * dbreset_job_lock_existing_database
+ *		Hand the caller's lock on database dbid, taken with
+ *		dbreset_lock_existing_database(), over to the worker of job
+ *		(dbreset_job_take_lock): 3D000 if it was dropped or renamed
+ *		meanwhile.
+ */
+Oid
+dbreset_job_lock_existing_database(DbresetJobHandle *job, const char *dbname,
+								   Oid dbid, LOCKMODE mode, int timeout_ms)
+{
+	dbid = dbreset_job_take_lock(job, dbname, dbid, mode, timeout_ms, true);
+	if (!OidIsValid(dbid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_DATABASE),
+				 errmsg("database \"%s\" does not exist", dbname)));
+	return dbid;
+}
+
+/*
  * dbreset_lock_existing_database
  *		dbreset_acquire_database_lock(), for a database that must exist:
  *		3D000 if there is none of that name.

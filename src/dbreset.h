@@ -154,6 +154,9 @@ extern Oid	dbreset_lock_existing_database(const char *dbname, LOCKMODE mode,
 										   int timeout_ms);
 extern Oid	dbreset_relock_database(const char *dbname, Oid dbid,
 									LOCKMODE mode, int timeout_ms);
+extern Oid	dbreset_job_lock_existing_database(DbresetJobHandle *job,
+											   const char *dbname, Oid dbid,
+											   LOCKMODE mode, int timeout_ms);
 
 /* drop.c */
 extern const DbresetJob dbreset_drop_job;
@@ -180,6 +183,8 @@ typedef struct DbresetTerminateOptions
 	char	   *rolled_back;	/* gids rolled back, NULL if none */
 } DbresetTerminateOptions;
 
+extern int	dbreset_end_sessions(const char *dbname, Oid dbid,
+								 DbresetTerminateOptions *options);
 extern int	dbreset_terminate_and_run(const char *dbname, Oid dbid,
 									  DbresetJobHandle *job,
 									  DbresetTerminateOptions *options,

@@ -486,24 +486,19 @@ dbreset_append_drain_detail(StringInfo buf, int nsessions,
 }
 
 /*
- * dbreset_terminate_and_run
- *		Steps 2 to 4 on the caller's side, once the worker of job holds
- *		database dbid locked in AccessExclusiveLock mode
- *		(dbreset_job_take_lock) and the caller has checked it: check and
+ * dbreset_end_sessions
+ *		Steps 3 and 4 on the caller's side, once the worker of the job (or,
+ *		for a spare's swap, the caller itself) holds database dbid locked in
+ *		AccessExclusiveLock mode and the caller has checked it: check and
  *		signal its sessions (giving their transactions options->grace_ms to
- *		finish), wait for them to leave, then let the worker run the job (a
- *		drop, a reset, a lock) -- for a drop with rollback_prepared, the
- *		database's prepared transactions are rolled back first, in the
- *		worker.  Returns the number of sessions terminated; options says
- *		for the log line who they were and how many finished within the
- *		grace.  The job's result is appended to result.  The caller runs
- *		this inside its PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel).
+ *		finish) and wait for them to leave; for a drop, look again for
+ *		prepared transactions, which a session in its grace may have made.
+ *		Returns the number of sessions terminated; options says for the log
+ *		line who they were and how many finished within the grace.
  */
 int
-dbreset_terminate_and_run(const char *dbname, Oid dbid,
-						  DbresetJobHandle *job,
-						  DbresetTerminateOptions *options,
-						  StringInfo result)
+dbreset_end_sessions(const char *dbname, Oid dbid,
+					 DbresetTerminateOptions *options)
 {
 	DbresetSession *sessions;
 	int			nsessions;
@@ -526,7 +521,6 @@ dbreset_terminate_and_run(const char *dbname, Oid dbid,
 	initStringInfo(&buf);
 	dbreset_describe_sessions(&buf, sessions, nsessions);
 	options->described = buf.data;
-	options->nfinished = 0;
 	options->rolled_back = NULL;
 
 	options->nfinished = dbreset_drain_sessions(sessions, nsessions,
@@ -543,9 +537,28 @@ dbreset_terminate_and_run(const char *dbname, Oid dbid,
 	else if (options->for_drop)
 		check_prepared_transactions(dbname, dbid, options->undone);
 
+	return nsessions;
+}
+
+/*
+ * dbreset_terminate_and_run
+ *		dbreset_end_sessions(), then let the worker of job run it (a drop, a
+ *		reset, a lock) -- for a drop with rollback_prepared, the database's
+ *		prepared transactions are rolled back first, in the worker.  Returns
+ *		the number of sessions terminated; the job's result is appended to
+ *		result.  The caller runs this inside its
+ *		PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel).
+ */
+int
+dbreset_terminate_and_run(const char *dbname, Oid dbid,
+						  DbresetJobHandle *job,
+						  DbresetTerminateOptions *options,
+						  StringInfo result)
+{
+	int			nsessions = dbreset_end_sessions(dbname, dbid, options);
+
 	dbreset_job_release(job);
 	dbreset_job_finish(job, result);
-
 	return nsessions;
 }
 

@@ -462,12 +462,9 @@ dbreset_lock_database(PG_FUNCTION_ARGS)
 							psprintf("the lock of database \"%s\"", dbname));
 	PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
 	{
-		dbid = dbreset_job_take_lock(job, dbname, dbid, AccessExclusiveLock,
-									 timeout_ms, true);
-		if (!OidIsValid(dbid))
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_DATABASE),
-					 errmsg("database \"%s\" does not exist", dbname)));
+		dbid = dbreset_job_lock_existing_database(job, dbname, dbid,
+												  AccessExclusiveLock,
+												  timeout_ms);
 		check_alterable(dbname, dbid, true);
 		args.dbid = dbid;
 		dbreset_job_update_args(job, &args, sizeof(args));

@@ -236,6 +236,19 @@ get_pool(void)
 }
 
 /*
+ * pool_if_on
+ *		The array, if standing workers are on (neither setting is 0) and
+ *		there is one.
+ */
+static DbresetPool *
+pool_if_on(void)
+{
+	if (dbreset_worker_idle_timeout == 0 || dbreset_max_idle_workers == 0)
+		return NULL;
+	return get_pool();
+}
+
+/*
  * dbreset_pool_claim
  *		Caller side: hand the job whose segment is "job" to an idle worker
  *		of this session's database and authenticated user, if there is one
@@ -245,15 +258,12 @@ get_pool(void)
 bool
 dbreset_pool_claim(dsm_handle job, PGPROC **proc, int *pid)
 {
-	DbresetPool *pool;
+	DbresetPool *pool = pool_if_on();
 	Oid			userid = GetAuthenticatedUserId();
 	int			i;
 
 	*proc = NULL;
 	*pid = 0;
-	if (dbreset_worker_idle_timeout == 0 || dbreset_max_idle_workers == 0)
-		return false;
-	pool = get_pool();
 	if (pool == NULL)
 		return false;
 
@@ -399,15 +409,12 @@ release_slot(int code, Datum arg)
 bool
 dbreset_pool_offer(void)
 {
-	DbresetPool *pool;
+	DbresetPool *pool = pool_if_on();
 	Oid			userid = GetAuthenticatedUserId();
 	int			nidle = 0;
 	int			free_slot = -1;
 	int			i;
 
-	if (dbreset_worker_idle_timeout == 0 || dbreset_max_idle_workers == 0)
-		return false;
-	pool = get_pool();
 	if (pool == NULL)
 		return false;
 

@@ -180,36 +180,16 @@ const DbresetJob dbreset_reset_job = {
 /*
  * swap_in_spare
  *		The reset with a ready spare, in the caller's transaction (spare.c):
- *		terminate the database's sessions as a drop would, wait for them to
- *		leave, swap the spare in.  No worker, no copy, no DROP on the way;
- *		the swap commits with the caller's statement.  Returns the number of
- *		sessions terminated; options says who they were for the log line.
+ *		end the database's sessions as a drop would (dbreset_end_sessions),
+ *		swap the spare in.  No worker, no copy, no DROP on the way; the swap
+ *		commits with the caller's statement.  Returns the number of sessions
+ *		terminated; options says who they were for the log line.
  */
 static int
 swap_in_spare(const char *dbname, Oid dbid, Oid spare,
 			  DbresetTerminateOptions *options)
 {
-	DbresetSession *sessions;
-	int			nsessions;
-	int		   *remaining;
-	int			nremaining;
-	StringInfoData buf;
-
-	/* dbreset's idle workers on it are no sessions: they leave first */
-	dbreset_pool_evict(dbid, options->timeout_ms);
-	sessions = dbreset_collect_sessions(dbid, &nsessions);
-	dbreset_check_terminate_all(sessions, nsessions, true);
-	initStringInfo(&buf);
-	dbreset_describe_sessions(&buf, sessions, nsessions);
-	options->described = buf.data;
-
-	options->nfinished = dbreset_drain_sessions(sessions, nsessions,
-												options->grace_ms);
-	nremaining = dbreset_wait_for_exit(dbid, sessions, nsessions,
-									   options->timeout_ms, &remaining);
-	if (nremaining > 0)
-		dbreset_report_timeout(dbname, remaining, nremaining,
-							   options->timeout_ms, options->undone);
+	int			nsessions = dbreset_end_sessions(dbname, dbid, options);
 
 	dbreset_swap_spare(dbname, dbid, spare);
 	return nsessions;
@@ -371,12 +351,9 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 							psprintf("the reset of database \"%s\"", dbname));
 	PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
 	{
-		dbid = dbreset_job_take_lock(job, dbname, dbid, AccessExclusiveLock,
-									 timeout_ms, true);
-		if (!OidIsValid(dbid))
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_DATABASE),
-					 errmsg("database \"%s\" does not exist", dbname)));
+		dbid = dbreset_job_lock_existing_database(job, dbname, dbid,
+												  AccessExclusiveLock,
+												  timeout_ms);
 		if (keep_spare)
 			srcid = dbreset_job_take_lock(job, srcname, srcid, ShareLock,
 										  timeout_ms, true);
