@@ -529,7 +529,7 @@ collect_blockers(const char *dbname, Oid dbid, bool for_batch)
 	if (!for_batch)
 		check_execute_privilege(b);
 	check_read_only(b);
-	if (dbreset_is_protected(dbname))
+	if (dbreset_is_protected(dbname, dbreset_protected_databases))
 		add_row(b, "protected", dbname,
 				psprintf(_("database \"%s\" is protected by \"%s\""),
 						 dbname, "dbreset.protected_databases"),

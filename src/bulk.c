@@ -89,6 +89,10 @@ typedef struct DropManyArgs
 #define DROP_MANY_ARGS_SIZE(n) \
 	(offsetof(DropManyArgs, entries) + sizeof(DropManyEntry) * (n))
 
+/* the caller's dbreset.protected_databases, after the entries */
+#define DROP_MANY_PROTECTED(args) \
+	((const char *) (args) + DROP_MANY_ARGS_SIZE((args)->ndatabases))
+
 /*
  * What the worker found for one database, in its result: "terminated" is
  * -1 for NULL, "error" NULL when the database was dropped.
@@ -107,19 +111,6 @@ enum
 	COL_ERROR,
 	NUM_DROP_MANY_COLS
 };
-
-/*
- * set_caller_settings
- *		Worker side: the caller's dbreset.protected_databases, for the
- *		re-check.  Set inside the job's transaction, so an abort undoes it:
- *		set again for every database.
- */
-static void
-set_caller_settings(const char *protected_databases)
-{
-	SetConfigOption("dbreset.protected_databases", protected_databases,
-					PGC_SUSET, PGC_S_SESSION);
-}
 
 /*
  * drop_one_database
@@ -162,7 +153,7 @@ drop_one_database(const DropManyArgs *args, const DropManyEntry *entry,
 	}
 
 	/* as the caller's listing, and as force_drop_database() checks */
-	dbreset_check_not_protected(dbname);
+	dbreset_check_not_protected(dbname, DROP_MANY_PROTECTED(args));
 	dbreset_check_droppable(dbname, dbid, false);
 
 	/* for a drop, autovacuum workers are stopped as DROP DATABASE does */
@@ -212,8 +203,6 @@ static void
 drop_many_job_run(const void *argp, StringInfo result)
 {
 	const DropManyArgs *args = (const DropManyArgs *) argp;
-	const char *protected_databases =
-		(const char *) argp + DROP_MANY_ARGS_SIZE(args->ndatabases);
 	MemoryContext batchcxt = AllocSetContextCreate(TopMemoryContext,
 												   "dbreset drop databases",
 												   ALLOCSET_DEFAULT_SIZES);
@@ -235,7 +224,6 @@ drop_many_job_run(const void *argp, StringInfo result)
 		char	   *described = NULL;
 
 		MemoryContextReset(itemcxt);
-		set_caller_settings(protected_databases);
 
 		PG_TRY();
 		{
@@ -349,7 +337,8 @@ list_databases(const char *pattern, int *n)
 												  NameGetDatum(&db->datname),
 												  pattern_datum)))
 			continue;
-		if (dbreset_is_protected(NameStr(db->datname)))
+		if (dbreset_is_protected(NameStr(db->datname),
+								 dbreset_protected_databases))
 			continue;
 
 		if (k == allocated)

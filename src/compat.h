@@ -52,6 +52,13 @@
 #if PG_VERSION_NUM >= 140000
 #include "utils/wait_event.h"
 #endif
+#if PG_VERSION_NUM >= 130000
+#include "postmaster/interrupt.h"
+#else
+#include <fcntl.h>
+#include "storage/fd.h"
+#include "storage/latch.h"
+#endif
 
 #if PG_VERSION_NUM < 120000
 #error "dbreset requires PostgreSQL 12 or later"
@@ -278,6 +285,74 @@ dbreset_proc_is_autovacuum(PGPROC *proc)
 #endif
 
 /*
+ * PostgreSQL 13: postmaster/interrupt.h with SignalHandlerForConfigReload()
+ * (ConfigReloadPending was in miscadmin.h alone), ProcSignalBarriers,
+ * StaticAssertDecl(), and fsync_fname_ext() exported (static in fd.c
+ * before).  The shims are 13's definitions and 12's body; 12 has no
+ * barrier to absorb.
+ */
+#if PG_VERSION_NUM < 130000
+static inline void
+SignalHandlerForConfigReload(SIGNAL_ARGS)
+{
+	int			save_errno = errno;
+
+	(void) postgres_signal_arg;
+	ConfigReloadPending = true;
+	SetLatch(MyLatch);
+	errno = save_errno;
+}
+
+#define ProcSignalBarrierPending false
+#define ProcessProcSignalBarrier() ((void) 0)
+
+#ifdef HAVE__STATIC_ASSERT
+#define StaticAssertDecl(condition, errmessage) \
+	_Static_assert(condition, errmessage)
+#else
+#define StaticAssertDecl(condition, errmessage) \
+	extern void static_assert_func(int static_assert_failure[(condition) ? 1 : -1])
+#endif
+
+static inline int
+fsync_fname_ext(const char *fname, bool isdir, bool ignore_perm, int elevel)
+{
+	int			fd;
+
+	fd = OpenTransientFile(fname, PG_BINARY | (isdir ? O_RDONLY : O_RDWR));
+	if (fd < 0)
+	{
+		if ((isdir && (errno == EISDIR || errno == EACCES)) ||
+			(ignore_perm && errno == EACCES))
+			return 0;
+		ereport(elevel,
+				(errcode_for_file_access(),
+				 errmsg("could not open file \"%s\": %m", fname)));
+		return -1;
+	}
+	if (pg_fsync(fd) != 0 && !(isdir && (errno == EBADF || errno == EINVAL)))
+	{
+		int			save_errno = errno;
+
+		(void) CloseTransientFile(fd);
+		errno = save_errno;
+		ereport(elevel,
+				(errcode_for_file_access(),
+				 errmsg("could not fsync file \"%s\": %m", fname)));
+		return -1;
+	}
+	if (CloseTransientFile(fd) != 0)
+	{
+		ereport(elevel,
+				(errcode_for_file_access(),
+				 errmsg("could not close file \"%s\": %m", fname)));
+		return -1;
+	}
+	return 0;
+}
+#endif
+
+/*
  * PostgreSQL 13: DROP DATABASE gains WITH (FORCE); ProcessUtility()
  * reports through a QueryCompletion instead of a completion tag;
  * GetBackendTypeDesc() names backend types.
@@ -344,7 +419,7 @@ dbreset_process_utility(PlannedStmt *pstmt, const char *query_string)
 
 /*
  * dbreset_db_text_attr
- *		A text (15+) or name (13, 14) column of a pg_database tuple from the
+ *		A text (15+) or name (12-14) column of a pg_database tuple from the
  *		syscache, as a C string; NULL if the column is null.
  */
 static inline char *

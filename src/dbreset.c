@@ -224,7 +224,9 @@ dbreset_get_bool_arg(FunctionCallInfo fcinfo, int argno, const char *argname,
 
 /*
  * dbreset_is_protected
- *		Whether dbname is named in dbreset.protected_databases.
+ *		Whether dbname is named in protected, a value of
+ *		dbreset.protected_databases: the setting itself, or the caller's
+ *		value, which a job in a worker gets with its arguments.
  *
  *		An entry protects the database of that name in any letter case:
  *		"Prod", written unquoted, is read as prod, and must still protect the
@@ -232,9 +234,9 @@ dbreset_get_bool_arg(FunctionCallInfo fcinfo, int argno, const char *argname,
  *		two databases whose names differ only in case.
  */
 bool
-dbreset_is_protected(const char *dbname)
+dbreset_is_protected(const char *dbname, const char *protected)
 {
-	char	   *rawstring = pstrdup(dbreset_protected_databases);
+	char	   *rawstring = pstrdup(protected);
 	char	   *folded = downcase_identifier(dbname, strlen(dbname), false, false);
 	List	   *names;
 	ListCell   *lc;
@@ -263,15 +265,15 @@ dbreset_is_protected(const char *dbname)
 
 /*
  * dbreset_check_not_protected
- *		Refuse a database named in dbreset.protected_databases
- *		(dbreset_is_protected).  The check is by name, and so is the
+ *		Refuse a database named in protected, a value of
+ *		dbreset.protected_databases (dbreset_is_protected).  The check is by name, and so is the
  *		worker's lookup, so a rename in between cannot slip a protected
  *		database through.
  */
 void
-dbreset_check_not_protected(const char *dbname)
+dbreset_check_not_protected(const char *dbname, const char *protected)
 {
-	if (dbreset_is_protected(dbname))
+	if (dbreset_is_protected(dbname, protected))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("database \"%s\" is protected by \"dbreset.protected_databases\"",

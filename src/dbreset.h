@@ -34,8 +34,9 @@ extern int	dbreset_get_timeout_arg(FunctionCallInfo fcinfo, int argno);
 extern int	dbreset_get_grace_arg(FunctionCallInfo fcinfo, int argno);
 extern bool dbreset_get_bool_arg(FunctionCallInfo fcinfo, int argno,
 								 const char *argname, bool absent);
-extern bool dbreset_is_protected(const char *dbname);
-extern void dbreset_check_not_protected(const char *dbname);
+extern bool dbreset_is_protected(const char *dbname, const char *protected);
+extern void dbreset_check_not_protected(const char *dbname,
+										const char *protected);
 extern void dbreset_prevent_in_transaction_block(const char *what);
 
 /*

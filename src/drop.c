@@ -65,6 +65,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
@@ -141,8 +142,7 @@ gid_list(List *gids)
 
 	initStringInfo(&buf);
 	foreach(lc, gids)
-		appendStringInfo(&buf, "%s\"%s\"",
-						 foreach_current_index(lc) > 0 ? ", " : "",
+		appendStringInfo(&buf, "%s\"%s\"", buf.len > 0 ? ", " : "",
 						 (const char *) lfirst(lc));
 	return buf.data;
 }
@@ -343,6 +343,8 @@ rollback_prepared_job_run(const void *argp, StringInfo result)
 	List	   *gids = list_prepared(args->dbid, InvalidOid);
 	ListCell   *lc;
 	char	   *list;
+	MemoryContext xactcontext;
+	ResourceOwner oldowner;
 
 	MemoryContextSwitchTo(oldcontext);
 	foreach(lc, gids)
@@ -354,19 +356,25 @@ rollback_prepared_job_run(const void *argp, StringInfo result)
 	/*
 	 * The worker is connected to the database, in its encoding.  The
 	 * rollbacks have committed: a gid the caller's encoding cannot show
-	 * must not turn them into an error.
+	 * must not turn them into an error.  The conversion's error is caught
+	 * in a subtransaction of the job's last one, rolled back.
 	 */
 	list = gid_list(gids);
+	xactcontext = CurrentMemoryContext;
+	oldowner = CurrentResourceOwner;
+	BeginInternalSubTransaction(NULL);
 	PG_TRY();
 	{
 		appendStringInfoString(result,
 							   pg_server_to_any(list, strlen(list),
 												dbreset_job_caller_encoding()));
+		ReleaseCurrentSubTransaction();
 	}
 	PG_CATCH();
 	{
-		MemoryContextSwitchTo(oldcontext);
+		MemoryContextSwitchTo(xactcontext);
 		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
 		resetStringInfo(result);
 		appendStringInfo(result, ngettext("%d, not shown in this encoding",
 										  "%d, not shown in this encoding",
@@ -374,6 +382,8 @@ rollback_prepared_job_run(const void *argp, StringInfo result)
 						 list_length(gids));
 	}
 	PG_END_TRY();
+	MemoryContextSwitchTo(xactcontext);
+	CurrentResourceOwner = oldowner;
 	MemoryContextDelete(cxt);
 }
 
@@ -647,7 +657,7 @@ dbreset_force_drop_database(PG_FUNCTION_ARGS)
 	dbreset_prevent_in_transaction_block("dbreset.force_drop_database()");
 	PreventCommandIfReadOnly("DROP DATABASE");
 	PreventCommandDuringRecovery("DROP DATABASE");
-	dbreset_check_not_protected(dbname);
+	dbreset_check_not_protected(dbname, dbreset_protected_databases);
 
 	memset(&options, 0, sizeof(options));
 	options.timeout_ms = timeout_ms;

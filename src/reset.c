@@ -269,7 +269,7 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 	dbreset_prevent_in_transaction_block("dbreset.reset_database()");
 	PreventCommandIfReadOnly("DROP DATABASE");
 	PreventCommandDuringRecovery("DROP DATABASE");
-	dbreset_check_not_protected(dbname);
+	dbreset_check_not_protected(dbname, dbreset_protected_databases);
 
 	if (strcmp(dbname, srcname) == 0)
 		ereport(ERROR,

@@ -71,11 +71,13 @@
 #include "storage/bufmgr.h"
 #include "storage/fd.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
 #include "storage/lmgr.h"
 #include "storage/md.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -99,6 +101,9 @@ PGDLLEXPORT void dbreset_spare_worker_main(Datum main_arg);
 
 /* the maker's lock: the target's database object, sub-object 1 */
 #define MAKER_LOCK_SUBID 1
+
+/* how often a reset looks whether a maker at work has finished */
+#define DBRESET_LOCK_POLL_MS 10
 
 /* What the detached worker is asked to do, in bgw_extra */
 typedef struct DbresetSpareTask
@@ -457,9 +462,19 @@ tidy(Oid target, Oid keep_template, bool *kept, int *skipped)
 			*kept = true;
 			continue;
 		}
-		/* still the database we listed, by OID */
+		/*
+		 * Still the database we listed, under its name: locked first, so
+		 * that nobody drops, renames or swaps it in between (a reset keeps
+		 * its spare locked from before it ends the sessions until the
+		 * swap commits).
+		 */
+		LockSharedObject(DatabaseRelationId, db->oid, 0, AccessExclusiveLock);
 		if (get_database_oid(NameStr(db->name), true) != db->oid)
+		{
+			UnlockSharedObject(DatabaseRelationId, db->oid, 0,
+							   AccessExclusiveLock);
 			continue;
+		}
 		if (!dbreset_database_ownercheck(db->oid, GetUserId()))
 		{
 			(*skipped)++;
@@ -762,51 +777,95 @@ dbreset_has_spares(Oid target)
 }
 
 /*
+ * lock_within
+ *		Take the lock on database object objid, sub-object objsubid, in
+ *		mode, trying every DBRESET_LOCK_POLL_MS for up to timeout_ms (0: try
+ *		once); false if it could not be had.  A conditional lock rather than
+ *		a wait bounded by lock_timeout, whose expiry is an ERROR that only a
+ *		subtransaction could catch.  Invalidations are accepted once it is
+ *		held, as LockSharedObject() does.
+ */
+static bool
+lock_within(Oid objid, uint16 objsubid, LOCKMODE mode, int timeout_ms)
+{
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+													   timeout_ms);
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_OBJECT(tag, InvalidOid, DatabaseRelationId, objid, objsubid);
+	while (LockAcquire(&tag, mode, false, true) == LOCKACQUIRE_NOT_AVAIL)
+	{
+		if (GetCurrentTimestamp() >= deadline)
+			return false;
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 DBRESET_LOCK_POLL_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	AcceptInvalidationMessages();
+	return true;
+}
+
+/*
+ * lock_spare
+ *		Caller side: lock spare (found ready for target and template_id)
+ *		against DROP DATABASE, a rename and another reset, as renaming it
+ *		will, before any session is signalled; then look again: it may have
+ *		been dropped or changed before we had the lock.  NULL if it is
+ *		locked and still ready, else why not -- with no lock kept.  Never
+ *		waits: whoever holds it (a DROP of it, drop_spares()) wins, and the
+ *		reset copies.
+ */
+static const char *
+lock_spare(Oid spare, Oid template_id, Oid target)
+{
+	ListCell   *lc;
+
+	if (!lock_within(spare, 0, AccessExclusiveLock, 0))
+		return "it was in use by another transaction";
+	foreach(lc, list_own_databases(target))
+	{
+		OwnDatabase *db = (OwnDatabase *) lfirst(lc);
+		const char *why;
+
+		if (db->oid != spare || !db->is_spare)
+			continue;
+		why = spare_state(db, template_id, target);
+		if (why == NULL)
+			return NULL;
+		UnlockSharedObject(DatabaseRelationId, spare, 0, AccessExclusiveLock);
+		return why;
+	}
+	UnlockSharedObject(DatabaseRelationId, spare, 0, AccessExclusiveLock);
+	return "it was dropped meanwhile";
+}
+
+/*
  * dbreset_find_spare
  *		Caller side, with target locked: wait up to timeout_ms for a maker
  *		at work on target, then return the OID of a spare of target that is
- *		a complete copy of template_id as it is now, or InvalidOid and why
- *		not in *why.  The maker lock is kept until the end of the
- *		transaction, so that no maker starts during the swap.
+ *		a complete copy of template_id as it is now, locked (lock_spare), or
+ *		InvalidOid and why not in *why.  With a spare, the maker lock is
+ *		kept until the end of the transaction, so that no maker starts
+ *		during the swap; without one it is let go of at once: the copy's
+ *		worker that comes next must not find a lock of ours in its way (the
+ *		job core's list of the caller's locks, worker.c).
  */
 Oid
 dbreset_find_spare(Oid target, Oid template_id, int timeout_ms,
 				   const char **why)
 {
-	int			save_nestlevel = NewGUCNestLevel();
-	MemoryContext oldcontext = CurrentMemoryContext;
-	List	   *own;
 	ListCell   *lc;
 
-	*why = NULL;
-	(void) set_config_option("lock_timeout", psprintf("%d", timeout_ms),
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-							 true, 0, false);
-	PG_TRY();
+	if (!lock_within(target, MAKER_LOCK_SUBID, ExclusiveLock, timeout_ms))
 	{
-		LockSharedObject(DatabaseRelationId, target, MAKER_LOCK_SUBID,
-						 ExclusiveLock);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcontext);
-		edata = CopyErrorData();
-		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
-			PG_RE_THROW();
-		FlushErrorState();
-		LockErrorCleanup();
 		*why = "the spare was still being made";
-	}
-	PG_END_TRY();
-	AtEOXact_GUC(true, save_nestlevel);
-	if (*why)
 		return InvalidOid;
+	}
 
-	own = list_own_databases(target);
 	*why = "there was none";
-	foreach(lc, own)
+	foreach(lc, list_own_databases(target))
 	{
 		OwnDatabase *db = (OwnDatabase *) lfirst(lc);
 		const char *state;
@@ -815,12 +874,16 @@ dbreset_find_spare(Oid target, Oid template_id, int timeout_ms,
 			continue;
 		state = spare_state(db, template_id, target);
 		if (state == NULL)
+			state = lock_spare(db->oid, template_id, target);
+		if (state == NULL)
 		{
 			*why = NULL;
 			return db->oid;
 		}
 		*why = state;
 	}
+	UnlockSharedObject(DatabaseRelationId, target, MAKER_LOCK_SUBID,
+					   ExclusiveLock);
 	return InvalidOid;
 }
 
@@ -838,6 +901,11 @@ dbreset_swap_spare(const char *dbname, Oid target, Oid spare)
 												  CurrentMemoryContext);
 	char	   *spare_name = get_database_name(spare);
 	char	   *old_name = psprintf(OLD_PREFIX "%u", spare);
+
+	/* locked since dbreset_find_spare(): it cannot have gone */
+	if (spare_name == NULL)
+		elog(ERROR, "spare database %u of database \"%s\" vanished", spare,
+			 dbname);
 
 	dbreset_run_utility(psprintf("ALTER DATABASE %s RENAME TO %s",
 								 quote_identifier(dbname),

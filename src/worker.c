@@ -26,9 +26,11 @@
  * dbreset_job_release() lets the worker run the job, and
  * dbreset_job_finish() waits for its result.
  *
- * Cancellation: a cancelled or terminated caller stops the worker, unless
- * the worker has already passed its point of no return (the DROP itself
- * has begun, which must not be interrupted halfway).  The two sides agree
+ * Cancellation: a cancelled or terminated caller stops the worker and
+ * waits for it, unless the worker has already passed its point of no
+ * return (the DROP itself has begun, which must not be interrupted
+ * halfway): then the call returns at once, with a WARNING, and the worker
+ * finishes on its own, holding the database's locks.  The two sides agree
  * through one atomic state word in the segment.  The caller stops the
  * worker with SIGINT, which the worker turns into a quiet exit: a job its
  * caller gave up leaves no FATAL line in the server log.
@@ -38,13 +40,10 @@
  * over rather than share them, and why a transaction that has written is
  * refused.  Only a helper connected to a database its caller holds locked
  * (the rollback of prepared transactions, started by a drop's worker)
- * joins its caller's lock group, as parallel workers do.  A call never
- * returns while its worker runs: it waits for the worker to exit, on
- * error too, with cancel interrupts held off, so that no later statement
- * of the session can run beside it; a terminated caller waits as well.  A
- * lock group member that outlives its leader never returns its own PGPROC
- * to the free list (ProcKill), and that worker slot would be lost until
- * the server restarts.
+ * joins its caller's lock group, as parallel workers do; its caller always
+ * waits for it to exit, since a lock group member that outlives its leader
+ * never returns its own PGPROC to the free list (ProcKill), and that
+ * worker slot would be lost until the server restarts.
  *
  * IDENTIFICATION
  *	  src/worker.c
@@ -65,7 +64,6 @@
 #include "pgstat.h"
 #include "port/atomics.h"
 #include "postmaster/bgworker.h"
-#include "postmaster/interrupt.h"
 #include "storage/dsm.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
@@ -343,17 +341,26 @@ let_go(DbresetJobHandle *job)
  *		around everything between dbreset_job_start() and
  *		dbreset_job_finish(): unless the worker has passed its point of no
  *		return, mark the job cancelled and interrupt the worker, so that its
- *		transaction aborts and nothing is dropped; then wait until it is
+ *		transaction aborts and nothing is dropped, and wait until it is
  *		done.  Runs for ERROR (cancel, statement_timeout, a refusal, the
- *		worker's own error) and for FATAL (the caller was terminated) alike:
- *		a terminated caller waits too (wait_for_worker).  A worker told to
- *		stop exits; one that had committed (DBRESET_STATE_DONE) is not
- *		interrupted, so that no stray cancel reaches its next job.
+ *		worker's own error) and for FATAL (the caller was terminated) alike.
+ *		A worker told to stop exits at its next interrupt check; one that
+ *		had committed (DBRESET_STATE_DONE) is not interrupted, so that no
+ *		stray cancel reaches its next job.
+ *
+ *		A worker past its point of no return is let finish on its own --
+ *		unless it is a helper in our lock group, which must not outlive us:
+ *		we return at once, with a WARNING.  It holds the locks that keep
+ *		everyone out of the database itself (dbreset_job_hold_lock), so a
+ *		later statement of this session waits for them like anyone's, and
+ *		nothing of ours can keep it from finishing: the DROP may wait for a
+ *		lock of someone else's for as long as that is held.
  */
 void
 dbreset_job_cancel(int code, Datum arg)
 {
 	DbresetJobHandle *job = (DbresetJobHandle *) DatumGetPointer(arg);
+	bool		abandoned = false;
 
 	(void) code;
 	if (!job->active)
@@ -391,10 +398,12 @@ dbreset_job_cancel(int code, Datum arg)
 		 * database, and say so, since the caller is about to report a
 		 * failure.  Likewise if the job is done already.
 		 */
-		if (state == DBRESET_STATE_COMMITTING)
+		abandoned = (state == DBRESET_STATE_COMMITTING ||
+					 state == DBRESET_STATE_ABANDONED);
+		if (abandoned)
 			ereport(WARNING,
 					(errmsg("%s continues in the background", job->description),
-					 errdetail("It had already begun when the call was interrupted; it cannot be stopped halfway. The call returns once it has finished.")));
+					 errdetail("It had already begun when the call was interrupted; it cannot be stopped halfway. A background worker finishes it, holding the database locked until then.")));
 		else if (state == DBRESET_STATE_DONE)
 			ereport(WARNING,
 					(errmsg("%s was completed", job->description),
@@ -406,11 +415,12 @@ dbreset_job_cancel(int code, Datum arg)
 	job->mqh = NULL;
 
 	/*
-	 * A terminated caller waits too: a helper in its lock group must not
-	 * outlive it, and no worker of a failed call may still hold its locks
-	 * when the session goes on.
+	 * Otherwise wait, a terminated caller too: a helper in our lock group
+	 * must not outlive us, and no worker of a failed call may still hold
+	 * locks of ours, or the caller's own, when the session goes on.
 	 */
-	wait_for_worker(job, true);
+	if (!abandoned || job->hdr->join_lock_group)
+		wait_for_worker(job, true);
 	if (proc_exit_inprogress)
 		return;
 	let_go(job);
@@ -622,6 +632,30 @@ job_start(Oid database_id, bool join_lock_group, DbresetJobKind kind,
 	 * The worker could not see what this transaction wrote, and would wait
 	 * for it -- or, in the caller's lock group, not even wait: the SQL
 	 * functions refuse such calls first.
+	 *
+	 * No heavyweight lock of ours may stand in the worker's way either: it
+	 * is in no lock group, and a worker waiting for our lock while we wait
+	 * for it is a deadlock the detector never sees.  What we can hold here,
+	 * and why none of it is in the way:
+	 *
+	 * - the database's lock (AccessExclusiveLock), and a spare reset's
+	 *   template's (ShareLock): handed over to the worker, and let go of
+	 *   first (dbreset_job_take_lock);
+	 * - the spare maker's lock of a reset with keep_spare: let go of when no
+	 *   spare is used (dbreset_find_spare); with one, no job follows, since
+	 *   the swap writes;
+	 * - the lock of terminate_sessions()'s grace: let go of before it
+	 *   returns (sessions.c);
+	 * - what catalog scans take (AccessShareLock on shared catalogs), which
+	 *   no job's statement conflicts with; a conditional lock of ours
+	 *   (dbreset_has_spares) is let go of at once;
+	 * - anything taken by an earlier statement of a transaction that wrote
+	 *   (DDL, DML, SELECT ... FOR UPDATE): refused just below;
+	 * - the rollback helper's database: its caller's lock group covers it.
+	 *
+	 * What remains is the user's own LOCK TABLE on a shared catalog earlier
+	 * in the same transaction, which would block DROP DATABASE in a session
+	 * just the same.
 	 */
 	if (TransactionIdIsValid(GetTopTransactionIdIfAny()))
 		elog(ERROR, "dbreset job started after the transaction has written");
@@ -1129,6 +1163,12 @@ dbreset_wait_for_release(DbresetJobHeader *hdr)
 	{
 		uint32		state = pg_atomic_read_u32(&hdr->state);
 
+		/*
+		 * The caller wrote the lock request or the arguments before it set
+		 * the state (a compare-and-exchange, a full barrier); a plain
+		 * atomic read is none: read them only after this one.
+		 */
+		pg_read_barrier();
 		if (state == DBRESET_STATE_RELEASED)
 			return;
 		if (state == DBRESET_STATE_CANCELLED)
@@ -1185,24 +1225,50 @@ finish_job_state(DbresetJobHeader *hdr)
 }
 
 /*
- * reset_session
- *		Worker side, between two jobs of a standing worker: forget what the
- *		last job may have left in the session, as DISCARD ALL would --
- *		settings changed for the session (the role's and database's own
- *		stay, and so does what the worker set for itself at start-up, at
- *		PGC_S_OVERRIDE), temporary objects, advisory locks.  The user and
- *		security context are the next job's (serve_job); memory is the
- *		job's own context, deleted after it; the error state never carries
- *		over, since a job that fails ends its worker.
+ * offer_for_next_job
+ *		Worker side, once a job is done and with interrupts held: offer
+ *		ourselves for the next job (dbreset_pool_offer); whether we stay.
+ *		An error here must not reach the caller of the job just committed:
+ *		it goes to the server log only, and we do not stay.
+ *
+ *		Nothing of the session is reset between two jobs, because no job
+ *		leaves anything in it: a job runs only dbreset's own code and
+ *		utility statements (no user code -- no event trigger fires for a
+ *		database-level command), changes settings only at a GUC nest level
+ *		it pops (dblock.c) or inside its transaction, creates no temporary
+ *		object and takes no advisory lock; its memory is its own context,
+ *		its user and security context are set for every job (serve_job),
+ *		its session locks are released after its last commit, and a job
+ *		that fails ends its worker.
  */
-static void
-reset_session(void)
+static bool
+offer_for_next_job(void)
 {
-	StartTransactionCommand();
-	ResetAllOptions();
-	ResetTempTableNamespace();
-	LockReleaseAll(USER_LOCKMETHOD, true);
-	CommitTransactionCommand();
+	CommandDest save_dest = whereToSendOutput;
+	MemoryContext oldcontext = CurrentMemoryContext;
+	volatile bool stays = false;
+
+	whereToSendOutput = DestNone;
+	PG_TRY();
+	{
+		stays = dbreset_pool_offer();
+	}
+	PG_CATCH();
+	{
+		/*
+		 * No subtransaction to roll back to, and none needed: we are
+		 * between transactions, and a worker that does not stay exits once
+		 * the result is sent.  The ERROR reset the holdoff counts.
+		 */
+		HOLD_INTERRUPTS();
+		MemoryContextSwitchTo(oldcontext);
+		EmitErrorReport();
+		FlushErrorState();
+		stays = false;
+	}
+	PG_END_TRY();
+	whereToSendOutput = save_dest;
+	return stays;
 }
 
 /*
@@ -1372,17 +1438,17 @@ serve_job(dsm_handle handle, bool first)
 
 	/*
 	 * Done: from here on the caller does not stop us, and so no cancel of
-	 * its can reach a later job.  Offer ourselves for the next job before
-	 * the caller hears of this one, so that its next call finds us.
+	 * its can reach a later job.  Nothing that happens from here on may
+	 * reach the caller as an error for a job that has committed: interrupts
+	 * are held until the queue is let go of, and the offer for the next job
+	 * reports its errors to the server log only (offer_for_next_job).  The
+	 * offer comes before the result, so that the caller's next call finds
+	 * us.
 	 */
 	if (!finish_job_state(hdr))
 		worker_exit_quietly();
-	stays = false;
-	if (!hdr->join_lock_group)
-	{
-		reset_session();
-		stays = dbreset_pool_offer();
-	}
+	HOLD_INTERRUPTS();
+	stays = !hdr->join_lock_group && offer_for_next_job();
 	pgstat_report_activity(STATE_IDLE, NULL);
 
 	/* the caller may be gone already if it was cancelled late: ignore */
@@ -1394,11 +1460,12 @@ serve_job(dsm_handle handle, bool first)
 	(void) dbreset_shm_mq_send(mqh, msg.len, msg.data);
 	MemoryContextSwitchTo(oldcontext);
 
-	/* the output goes nowhere until the next job's queue */
+	/* the output goes to the log until the next job's queue (pqmq.c) */
 	MyJobHeader = NULL;
 	MyJobQueue = NULL;
 	dsm_detach(seg);
 	MemoryContextDelete(jobcxt);
+	RESUME_INTERRUPTS();
 	return stays;
 }
 

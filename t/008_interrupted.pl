@@ -1,10 +1,10 @@
 # t/008_interrupted.pl
 #
-# A call interrupted after its worker has passed the point of no return:
-# the worker holds the database lock itself, so nobody connects to a
-# database being dropped in the background, even once the caller is gone;
-# the call does not return while its worker runs, so no later statement of
-# the session can run beside it; a stray cancel of the
+# A call interrupted after its worker has passed the point of no return
+# comes back at once (a cancel) or exits (a terminate), while the worker
+# finishes the DROP, holding the database lock itself, so nobody connects
+# to a database being dropped in the background and a later statement of
+# the session waits for that lock like anyone's; a stray cancel of the
 # worker cannot stop the DROP halfway.  Also: an error raised in the
 # worker reaches the caller intact, with a context line; the worker acts
 # with the caller's identity, not the session user's.
@@ -49,68 +49,94 @@ WHERE pid = $wpid AND relation = 'pg_database'::regclass AND NOT granted))
 	return $wpid;
 }
 
-# --- one cancel: the call returns only once the DROP is done ------------
+# --- a cancel: the call comes back, the DROP goes on ----------------------
+# As in PostgreSQL's own 037_invalid_database.pl: a prepared transaction
+# holds pg_tablespace, which DROP DATABASE reads once it has begun.  The
+# call returns at once with the cancel's error and a WARNING; the worker
+# holds the database's lock and finishes once the lock is free; a later
+# statement of the session waits for that lock like anyone's.  Meanwhile
+# a new connection's planner would wait for pg_tablespace too (tablespace
+# costs): the checks go through a session whose cache has them already.
 
 make_db($node, 'i1');
-my $locker = catalog_locker();
+my $i1 = $node->safe_psql('postgres', "SELECT oid FROM pg_database WHERE datname = 'i1'");
+my $monitor = $node->background_psql('postgres', on_error_stop => 0);
+my $locks_of = sub {
+	my ($pid) = @_;
+	return $monitor->query_safe(qq(
+SELECT string_agg(CASE WHEN relation = 'pg_tablespace'::regclass AND NOT granted
+                       THEN 'waits for pg_tablespace'
+                       WHEN locktype = 'object' AND classid = 'pg_database'::regclass
+                            AND objid = $i1 AND granted
+                       THEN mode || ' on i1' END, ', ')
+FROM pg_locks WHERE pid = $pid));
+};
+$monitor->query_safe("SELECT count(*) FROM pg_database WHERE datname = 'i1'");
+$node->safe_psql('postgres',
+	"BEGIN; LOCK pg_tablespace; PREPARE TRANSACTION 'lock_tblspc'");
 my $caller = $node->background_psql('postgres', on_error_stop => 0);
 my $caller_pid = session_pid($caller);
 $caller->query_until(qr/started/,
 	"\\echo started\nSELECT dbreset.force_drop_database('i1', timeout => '60s');\n");
-my $wpid = wait_worker_blocked();
+my $wpid;
+for (my $i = 0; $i < 1800; $i++)
+{
+	$wpid = $monitor->query_safe(
+		"SELECT pid FROM pg_stat_activity WHERE backend_type = 'dbreset worker' AND wait_event = 'relation'");
+	last if $wpid ne '' && $locks_of->($wpid) =~ /waits for pg_tablespace/;
+	select(undef, undef, undef, 0.1);
+}
+die 'the worker never waited for pg_tablespace'
+  unless $wpid ne '' && $locks_of->($wpid) =~ /waits for pg_tablespace/;
 
 my $log_offset = -s $node->logfile;
-$node->safe_psql('postgres', "SELECT pg_cancel_backend($caller_pid)");
-$node->wait_for_log(qr/the drop of database "i1" continues in the background/,
-	$log_offset);
-# still waiting for its worker, cancel held off: the call has not returned
-is( $node->safe_psql(
-		'postgres', "SELECT state FROM pg_stat_activity WHERE pid = $caller_pid"),
-	'active',
-	'one cancel: the call waits for its worker to finish');
-is($node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE pid = $wpid"),
-	1, 'one cancel: the worker goes on with the DROP');
-
-$locker->query_safe('COMMIT');
-wait_for_no_worker($node);
-my $err = session_error($caller);
-like($err, qr/WARNING:  the drop of database "i1" continues in the background/,
-	'one cancel: the caller was warned');
-like($err, qr/ERROR:  canceling statement due to user request/,
-	'one cancel: then reports the cancel');
-is(db_exists($node, 'i1'), 0, 'one cancel: i1 was dropped, as the warning said');
+$monitor->query_safe("SELECT pg_cancel_backend($caller_pid)");
+$caller->query_until(qr/back/, "\\echo back\n");
+like($caller->{stderr}, qr/WARNING:  the drop of database "i1" continues in the background/,
+	'a cancel: the caller is warned');
+like($caller->{stderr}, qr/ERROR:  canceling statement due to user request/,
+	'a cancel: and the call comes back with the cancel, the DROP still blocked');
+is($locks_of->($wpid), 'AccessExclusiveLock on i1, waits for pg_tablespace',
+	'a cancel: the worker holds the database lock itself and waits, past its point of no return');
+$caller->{stderr} = '';
+$caller->query_until(qr/back/, "\\set VERBOSITY verbose\n"
+	  . "SELECT dbreset.force_drop_database('i1', timeout => '1s');\n\\echo back\n");
+like($caller->{stderr},
+	qr/ERROR:  55P03: could not lock database "i1" within 1000 ms\nDETAIL:  Process $wpid holds a lock on the database/,
+	'a cancel: a later call of the session waits for the worker\'s lock, within its timeout');
+$caller->{stderr} = '';
+is($caller->query_safe('SELECT 1'), '1', 'a cancel: the session goes on');
+# a stray cancel of the worker itself does not stop the DROP halfway
+$monitor->query_safe("SELECT pg_cancel_backend($wpid)");
+is($locks_of->($wpid), 'AccessExclusiveLock on i1, waits for pg_tablespace',
+	'a cancel sent to the worker past its point of no return is held off');
+is($monitor->query_safe("SELECT count(*) FROM pg_database WHERE datname = 'i1'"),
+	'1', 'a cancel: the database is still there, invalid');
+$monitor->query_safe("COMMIT PREPARED 'lock_tblspc'");
+ok($node->poll_query_until('postgres',
+		"SELECT count(*) = 0 FROM pg_database WHERE datname = 'i1'"),
+	'a cancel: i1 is dropped in the background once the lock is free, as warned');
 ok(!$node->log_contains(qr/FATAL:.*dbreset/, $log_offset),
-	'one cancel: no FATAL line in the server log');
-end_session($caller);
+	'a cancel: no FATAL line in the server log');
+end_session($_) for ($caller, $monitor);
 
-# --- two cancels do not end the wait; a terminated caller's lock goes, ---
-# --- the worker's own lock keeps newcomers out ---------------------------
+# --- a terminated caller exits at once; the worker keeps newcomers out -----
 
 make_db($node, 'i2');
-$locker = catalog_locker();
+my $locker = catalog_locker();
 $caller = $node->background_psql('postgres', on_error_stop => 0);
 $caller_pid = session_pid($caller);
 $caller->query_until(qr/started/,
 	"\\echo started\nSELECT dbreset.force_drop_database('i2', timeout => '60s');\n");
 $wpid = wait_worker_blocked();
-$log_offset = -s $node->logfile;
-$node->safe_psql('postgres', "SELECT pg_cancel_backend($caller_pid)");
-$node->wait_for_log(qr/the drop of database "i2" continues in the background/,
-	$log_offset);
-$node->safe_psql('postgres', "SELECT pg_cancel_backend($caller_pid)");
-is( $node->safe_psql(
-		'postgres', "SELECT state FROM pg_stat_activity WHERE pid = $caller_pid"),
-	'active',
-	'two cancels: the call still waits for its worker');
-
-# a stray cancel of the worker itself does not stop the DROP halfway
-$node->safe_psql('postgres', "SELECT pg_cancel_backend($wpid)");
-is($node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE pid = $wpid"),
-	1, 'a cancel sent to the worker past its point of no return is held off');
-
-# terminated, the caller waits for its worker before it exits, and the
-# worker holds the database's lock itself
 $node->safe_psql('postgres', "SELECT pg_terminate_backend($caller_pid)");
+ok($node->poll_query_until('postgres',
+		"SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $caller_pid"),
+	'caller terminated: its backend exits');
+is($node->safe_psql('postgres', qq(
+SELECT count(*) FROM pg_locks
+WHERE pid = $wpid AND relation = 'pg_database'::regclass AND NOT granted)),
+	1, 'caller terminated: while its worker still waits');
 is( $node->safe_psql(
 		'postgres', qq(
 SELECT count(*) FROM pg_locks
@@ -128,19 +154,13 @@ wait_for_lock_waiter($node, 'i2', 'the newcomer');
 is($node->safe_psql('postgres', "SELECT count(*) FROM dbreset.sessions('i2')"),
 	0, 'caller terminated: a newcomer waits on the lock, not connected');
 
-is($node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE pid = $caller_pid"),
-	1, 'the terminated caller waits for its worker');
-
 $locker->query_safe('COMMIT');
 $late->finish;
 like($stderr, qr/database "i2" does not exist/,
 	'the newcomer finds the database gone');
-wait_for_no_worker($node);
-ok($node->poll_query_until('postgres',
-		"SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $caller_pid"),
-	'the terminated caller leaves once its worker has exited');
-is(db_exists($node, 'i2'), 0, 'i2 was dropped in the background, as warned');
+is(db_exists($node, 'i2'), 0, 'i2 was dropped in the background');
 end_session($caller);
+my $err;
 
 # --- an error in the worker reaches the caller intact -------------------
 # A deadlock the worker's DROP runs into after its point of no return: the
