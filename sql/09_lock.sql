@@ -72,6 +72,17 @@ SELECT dbreset.unlock_database('template0');
 ALTER DATABASE dbr_lk1 ALLOW_CONNECTIONS true;
 SELECT * FROM lk_state;
 
+-- a lock counts only while the row version it wrote stands: opened and
+-- closed again by hand, the database is closed by hand, not locked
+SELECT dbreset.lock_database('dbr_lk1');
+ALTER DATABASE dbr_lk1 ALLOW_CONNECTIONS true;
+ALTER DATABASE dbr_lk1 ALLOW_CONNECTIONS false;
+SELECT kind, object, detail FROM dbreset.drop_blockers('dbr_lk1')
+WHERE kind IN ('locked', 'closed');
+SELECT dbreset.unlock_database('dbr_lk1');
+SELECT * FROM lk_state;
+ALTER DATABASE dbr_lk1 ALLOW_CONNECTIONS true;
+
 -- a locked database stays locked through a reset, and unlocks after it
 CREATE DATABASE dbr_lk_tpl IS_TEMPLATE true;
 SELECT dbreset.lock_database('dbr_lk1');

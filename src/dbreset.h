@@ -207,6 +207,7 @@ typedef struct DbresetDbProps
 	int32		connlimit;
 	bool		allowconn;
 	bool		istemplate;
+	bool		locked;			/* closed by dbreset.lock_database() */
 	char	   *locale_options; /* CREATE DATABASE options, per major */
 	Acl		   *acl;			/* NULL: the defaults */
 	char	   *comment;		/* NULL: none */
@@ -294,9 +295,9 @@ typedef enum DbresetDatabaseState
 extern const DbresetJob dbreset_lock_job;
 extern DbresetDatabaseState dbreset_database_state(Oid dbid);
 extern const char *dbreset_database_state_name(DbresetDatabaseState state);
+extern void dbreset_keep_lock(Oid dbid);
 extern void dbreset_forget_lock(Oid dbid);
-extern void dbreset_move_lock(Oid from, Oid to);
-extern void dbreset_move_lock_at_commit(Oid from, Oid to);
+extern void dbreset_forget_lock_at_commit(Oid dbid);
 
 /* blockers.c */
 extern char *dbreset_blockers_summary(const char *dbname, Oid dbid,

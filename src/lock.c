@@ -24,12 +24,17 @@
  * on their own and both refuse transaction blocks.
  *
  * That dbreset closed a database is recorded in the data directory, in
- * pg_dbreset/locked.<OID>, holding the database's name, written (and
- * fsynced) before the commit and removed after the unlock commits:
- * unlock_database() opens only what lock_database() closed -- never
- * template0, a sealed snapshot, or a database an administrator closed by
- * hand.  A record counts only for a closed database of the name it holds.  The record is not replicated:
- * on a promoted standby a locked database shows as closed, and ALTER
+ * pg_dbreset/locked.<OID>: the raw xmin of the pg_database row version
+ * that the worker's ALTER wrote (and the name, for whoever looks), fsynced
+ * before the commit, removed after the unlock commits.  It counts only
+ * while that row version is current and closed -- any other change of the
+ * row makes a version with another xmin, and an aborted lock's xmin is on
+ * none -- so unlock_database() opens only what lock_database() closed:
+ * never template0, a sealed snapshot, or a database an administrator
+ * closed (or opened and closed again) by hand.  A reset records its new
+ * row version (props.c).  Stale records are ignored, and removed by the
+ * next lock or unlock of the database.  The record is not replicated: on
+ * a promoted standby a locked database shows as closed, and ALTER
  * DATABASE opens it.
  *
  * IDENTIFICATION
@@ -39,10 +44,13 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_database.h"
 #include "commands/dbcommands.h"
@@ -50,10 +58,13 @@
 #include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/lmgr.h"
+#include "storage/procarray.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "compat.h"
@@ -63,6 +74,8 @@ PG_FUNCTION_INFO_V1(dbreset_lock_database);
 PG_FUNCTION_INFO_V1(dbreset_unlock_database);
 
 #define LOCK_RECORD_DIR		"pg_dbreset"
+/* a record: "<xmin> <name>\n" */
+#define LOCK_RECORD_MAXLEN	(10 + 1 + NAMEDATALEN + 1)
 
 /* Arguments of the lock job, copied into the worker's segment */
 typedef struct DbresetLockArgs
@@ -89,42 +102,80 @@ lock_record_path(Oid dbid)
 }
 
 /*
- * lock_record_matches
- *		Whether dbreset recorded that it closed database dbid, under the
- *		name it has now.  The name guards against a record that outlived
- *		its database (a plain DROP DATABASE) and whose OID came back.
+ * read_lock_record
+ *		The transaction ID recorded for database dbid, or
+ *		InvalidTransactionId if the record is not one (cut short by a
+ *		crash, or of another format).  False if there is no record.
  */
 static bool
-lock_record_matches(Oid dbid, const char *dbname)
+read_lock_record(Oid dbid, TransactionId *xid)
 {
 	char	   *path = lock_record_path(dbid);
-	char		buf[NAMEDATALEN + 1];
+	char		buf[LOCK_RECORD_MAXLEN + 1];
+	char	   *end;
+	unsigned long value;
 	int			fd;
 	int			len;
 
+	*xid = InvalidTransactionId;
 	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
 	if (fd < 0)
 		return false;
-	len = read(fd, buf, NAMEDATALEN);
+	len = read(fd, buf, LOCK_RECORD_MAXLEN);
 	CloseTransientFile(fd);
-	if (len < 0)
-		return false;
+	if (len <= 0 || buf[len - 1] != '\n' || !isdigit((unsigned char) buf[0]))
+		return true;
 	buf[len] = '\0';
-	return strcmp(buf, dbname) == 0;
+	errno = 0;
+	value = strtoul(buf, &end, 10);
+	if (errno == 0 && *end == ' ' && value <= PG_UINT32_MAX)
+		*xid = (TransactionId) value;
+	return true;
+}
+
+/*
+ * record_names_row
+ *		Whether a record of transaction xid stands for row version tup of
+ *		pg_database: tup is closed, and xid wrote it.  The raw xmin, which
+ *		freezing keeps, as it keeps an in-place update (datfrozenxid); any
+ *		other change of the row makes a version with another xmin.
+ */
+static bool
+record_names_row(TransactionId xid, HeapTuple tup)
+{
+	return TransactionIdIsNormal(xid) &&
+		!((Form_pg_database) GETSTRUCT(tup))->datallowconn &&
+		TransactionIdEquals(xid, HeapTupleHeaderGetRawXmin(tup->t_data));
 }
 
 /*
  * write_lock_record
- *		Record, durably, that dbreset is closing database dbid (named
- *		dbname, for whoever looks).  Written before the commit: a crash in
- *		between leaves a record for an open database, which counts for
- *		nothing (dbreset_database_state).
+ *		Record, durably, that the current transaction closed database dbid
+ *		(named dbname, for whoever looks): the xmin of the row version it
+ *		wrote, written already.  Called before the commit: a transaction
+ *		that does not commit leaves a record that no row version ever
+ *		matches.
  */
 static void
 write_lock_record(Oid dbid, const char *dbname)
 {
 	char	   *path = lock_record_path(dbid);
+	HeapTuple	tup;
+	TransactionId xmin;
+	bool		closed;
+	char	   *record;
 	int			fd;
+
+	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(dbid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for database %u", dbid);
+	xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
+	closed = !((Form_pg_database) GETSTRUCT(tup))->datallowconn;
+	ReleaseSysCache(tup);
+	if (!closed || !TransactionIdIsCurrentTransactionId(xmin))
+		elog(ERROR, "database %u was not closed by the current transaction",
+			 dbid);
+	record = psprintf("%u %s\n", xmin, dbname);
 
 	if (MakePGDirectory(LOCK_RECORD_DIR) == 0)
 		fsync_fname(".", true);
@@ -139,13 +190,26 @@ write_lock_record(Oid dbid, const char *dbname)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not create file \"%s\": %m", path)));
-	if (write(fd, dbname, strlen(dbname)) != (ssize_t) strlen(dbname) ||
+	if (write(fd, record, strlen(record)) != (ssize_t) strlen(record) ||
 		pg_fsync(fd) != 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not write file \"%s\": %m", path)));
 	CloseTransientFile(fd);
 	fsync_fname(LOCK_RECORD_DIR, true);
+}
+
+/*
+ * dbreset_keep_lock
+ *		The current transaction has given database dbid, which
+ *		lock_database() had closed, a new row version, still closed (a
+ *		reset, props.c): record that one, so that the database stays
+ *		locked.
+ */
+void
+dbreset_keep_lock(Oid dbid)
+{
+	write_lock_record(dbid, get_database_name(dbid));
 }
 
 /*
@@ -166,48 +230,68 @@ dbreset_forget_lock(Oid dbid)
 }
 
 /*
- * dbreset_move_lock
- *		A locked database reset before PostgreSQL 15 comes back under a new
- *		OID, still closed (the reset keeps ALLOW_CONNECTIONS): the record
- *		follows it, so that unlock_database() still opens it.  Called once
- *		the new database has committed.
+ * forget_stale_lock
+ *		Remove the record of database dbid if it can never count again:
+ *		its transaction is over, and did not write the row version that is
+ *		current now.  The row is read with a snapshot taken after the
+ *		check, not from the syscache, which may not have heard of that
+ *		transaction's commit yet.  The record of a transaction still under
+ *		way -- a lock or a reset about to commit -- is left alone.  Only a
+ *		record written between the look and the removal could be lost; its
+ *		database would then show as closed, never wrongly as locked.
  */
-void
-dbreset_move_lock(Oid from, Oid to)
+static void
+forget_stale_lock(Oid dbid)
 {
-	char	   *frompath = lock_record_path(from);
-	char	   *topath = lock_record_path(to);
+	TransactionId xid;
+	Snapshot	snapshot;
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		counts;
 
-	if (rename(frompath, topath) == 0)
-		fsync_fname(LOCK_RECORD_DIR, true);
-	else if (errno != ENOENT)
-		ereport(WARNING,
-				(errcode_for_file_access(),
-				 errmsg("could not rename file \"%s\" to \"%s\": %m",
-						frompath, topath)));
+	if (!read_lock_record(dbid, &xid))
+		return;
+	if (TransactionIdIsNormal(xid) && TransactionIdIsInProgress(xid))
+		return;
+
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_database_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(dbid));
+	scan = systable_beginscan(rel, InvalidOid, false, snapshot, 1, &key);
+	tup = systable_getnext(scan);
+	counts = HeapTupleIsValid(tup) && record_names_row(xid, tup);
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	UnregisterSnapshot(snapshot);
+
+	if (!counts)
+		dbreset_forget_lock(dbid);
 }
 
 /*
- * Moves of records waiting for the current transaction to commit, with
- * their paths made in advance: nothing may raise an ERROR once the
- * transaction has committed.
+ * Records to remove once the current transaction commits, with their
+ * paths made in advance: nothing may raise an ERROR once the transaction
+ * has committed.
  */
-typedef struct DbresetLockMove
+typedef struct DbresetLockForget
 {
-	char		from[MAXPGPATH];
-	char		to[MAXPGPATH];
-} DbresetLockMove;
-static List *PendingLockMoves = NIL;
+	char		path[MAXPGPATH];
+} DbresetLockForget;
+static List *PendingLockForgets = NIL;
 
 /*
- * lock_moves_at_end
- *		Transaction callback: once the transaction has committed, move the
- *		records it asked to move; whatever its end, forget them.  Runs after
- *		the commit, where an ERROR would become a PANIC: failures are
- *		WARNINGs (a failed fsync follows data_sync_retry, as everywhere).
+ * lock_forgets_at_end
+ *		Transaction callback: once the transaction has committed, remove
+ *		the records it asked to remove; whatever its end, forget them.
+ *		Runs after the commit, where an ERROR would become a PANIC:
+ *		failures are WARNINGs (a failed fsync follows data_sync_retry, as
+ *		everywhere).
  */
 static void
-lock_moves_at_end(XactEvent event, void *arg)
+lock_forgets_at_end(XactEvent event, void *arg)
 {
 	ListCell   *lc;
 
@@ -218,46 +302,45 @@ lock_moves_at_end(XactEvent event, void *arg)
 		return;
 
 	if (event == XACT_EVENT_COMMIT)
-		foreach(lc, PendingLockMoves)
+		foreach(lc, PendingLockForgets)
 		{
-			DbresetLockMove *move = (DbresetLockMove *) lfirst(lc);
+			DbresetLockForget *forget = (DbresetLockForget *) lfirst(lc);
 
-			if (rename(move->from, move->to) == 0)
+			if (unlink(forget->path) == 0)
 				(void) fsync_fname_ext(LOCK_RECORD_DIR, true, false, WARNING);
 			else if (errno != ENOENT)
 				ereport(WARNING,
 						(errcode_for_file_access(),
-						 errmsg("could not rename file \"%s\" to \"%s\": %m",
-								move->from, move->to)));
+						 errmsg("could not remove file \"%s\": %m",
+								forget->path)));
 		}
-	list_free_deep(PendingLockMoves);
-	PendingLockMoves = NIL;
+	list_free_deep(PendingLockForgets);
+	PendingLockForgets = NIL;
 }
 
 /*
- * dbreset_move_lock_at_commit
- *		dbreset_move_lock(), once the current transaction commits: for a
- *		swap of a spare, which renames databases in the caller's own
- *		transaction.  Moved before the commit, the record would stay with
- *		the spare if the transaction then aborted.
+ * dbreset_forget_lock_at_commit
+ *		dbreset_forget_lock(), once the current transaction commits: for
+ *		the database a swap renames out of the way (props.c).  Removed
+ *		before the commit, the record would be lost if the transaction then
+ *		aborted and the database stayed as it was.
  */
 void
-dbreset_move_lock_at_commit(Oid from, Oid to)
+dbreset_forget_lock_at_commit(Oid dbid)
 {
 	static bool registered = false;
 	MemoryContext oldcontext;
-	DbresetLockMove *move;
+	DbresetLockForget *forget;
 
 	if (!registered)
 	{
-		RegisterXactCallback(lock_moves_at_end, NULL);
+		RegisterXactCallback(lock_forgets_at_end, NULL);
 		registered = true;
 	}
 	oldcontext = MemoryContextSwitchTo(TopMemoryContext);
-	move = palloc(sizeof(DbresetLockMove));
-	snprintf(move->from, MAXPGPATH, "%s", lock_record_path(from));
-	snprintf(move->to, MAXPGPATH, "%s", lock_record_path(to));
-	PendingLockMoves = lappend(PendingLockMoves, move);
+	forget = palloc(sizeof(DbresetLockForget));
+	snprintf(forget->path, MAXPGPATH, "%s", lock_record_path(dbid));
+	PendingLockForgets = lappend(PendingLockForgets, forget);
 	MemoryContextSwitchTo(oldcontext);
 }
 
@@ -272,6 +355,7 @@ dbreset_database_state(Oid dbid)
 	HeapTuple	tup;
 	Form_pg_database db;
 	DbresetDatabaseState state;
+	TransactionId xid;
 
 	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(dbid));
 	if (!HeapTupleIsValid(tup))
@@ -282,7 +366,7 @@ dbreset_database_state(Oid dbid)
 		state = DBRESET_DB_INVALID;
 	else if (db->datallowconn)
 		state = DBRESET_DB_OPEN;
-	else if (lock_record_matches(dbid, NameStr(db->datname)))
+	else if (read_lock_record(dbid, &xid) && record_names_row(xid, tup))
 		state = DBRESET_DB_LOCKED;
 	else
 		state = DBRESET_DB_CLOSED;
@@ -360,24 +444,18 @@ lock_job_run(const void *argp, StringInfo result)
 
 	if (state == DBRESET_DB_OPEN)
 	{
-		/* a record with nothing committed behind it must not stay */
+		set_allow_connections(dbname, false);
+		/* names the row version the ALTER wrote; before our commit */
 		write_lock_record(args->dbid, dbname);
-		PG_TRY();
-		{
-			set_allow_connections(dbname, false);
-		}
-		PG_CATCH();
-		{
-			dbreset_forget_lock(args->dbid);
-			PG_RE_THROW();
-		}
-		PG_END_TRY();
 		appendStringInfoChar(result, LOCK_RESULT_LOCKED);
 	}
 	else if (state == DBRESET_DB_LOCKED)
 		appendStringInfoChar(result, LOCK_RESULT_ALREADY);
 	else
+	{
+		forget_stale_lock(args->dbid);
 		appendStringInfoChar(result, LOCK_RESULT_CLOSED);
+	}
 }
 
 const DbresetJob dbreset_lock_job = {
@@ -522,6 +600,8 @@ dbreset_unlock_database(PG_FUNCTION_ARGS)
 	if (state == DBRESET_DB_OPEN)
 		PG_RETURN_VOID();
 	if (state == DBRESET_DB_CLOSED)
+	{
+		forget_stale_lock(dbid);
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("database \"%s\" was not locked by dbreset.lock_database()",
@@ -529,6 +609,7 @@ dbreset_unlock_database(PG_FUNCTION_ARGS)
 				 errdetail("It does not allow connections, but dbreset did not close it."),
 				 errhint("To allow connections anyway, use ALTER DATABASE %s ALLOW_CONNECTIONS true.",
 						 quote_identifier(dbname))));
+	}
 
 	memset(&args, 0, sizeof(args));
 	namestrcpy(&args.dbname, dbname);

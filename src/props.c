@@ -11,7 +11,7 @@
  * CREATE DATABASE statement itself (copy.c); the rest is read here in the
  * drop's transaction and written back, exactly as it was, in the
  * transaction after the create -- the ACL with its shared dependencies, as
- * GRANT records them.
+ * GRANT records them, and dbreset's lock (lock.c) for the new row version.
  *
  * IDENTIFICATION
  *	  src/props.c
@@ -142,6 +142,7 @@ dbreset_read_db_props(Oid dbid, MemoryContext cxt)
 	acl = SysCacheGetAttr(DATABASEOID, tup, Anum_pg_database_datacl, &isnull);
 	props->acl = isnull ? NULL : DatumGetAclPCopy(acl);
 	ReleaseSysCache(tup);
+	props->locked = dbreset_database_state(dbid) == DBRESET_DB_LOCKED;
 
 	props->comment = dbreset_database_comment(dbid, NULL);
 
@@ -357,9 +358,10 @@ insert_setting(Relation rel, Oid dbid, const DbresetSetting *setting)
  * dbreset_apply_db_props
  *		Give database dbid -- just created with props' owner, tablespace and
  *		locale -- everything else of props: ACL, connection limit, flags,
- *		comment, security labels and settings.  Settings of roles dropped
- *		since they were read are left out, as DROP ROLE would have removed
- *		them.
+ *		comment, security labels and settings, and dbreset's lock (lock.c)
+ *		if it had one.  Settings of roles dropped since they were read are
+ *		left out, as DROP ROLE would have removed them.  The lock's record
+ *		is written before the commit, which the caller makes.
  */
 void
 dbreset_apply_db_props(Oid dbid, const DbresetDbProps *props)
@@ -394,4 +396,11 @@ dbreset_apply_db_props(Oid dbid, const DbresetDbProps *props)
 	table_close(rel, RowExclusiveLock);
 
 	CommandCounterIncrement();
+
+	/* dbreset's lock stays, recorded for the row version written here */
+	if (props->locked)
+		dbreset_keep_lock(dbid);
+	/* the record of the OID the database had, if another, is stale */
+	if (props->oid != dbid)
+		dbreset_forget_lock_at_commit(props->oid);
 }

@@ -153,8 +153,6 @@ reset_job_run(const void *argp, StringInfo result)
 
 	dbreset_job_next_transaction();
 	newid = get_database_oid(dbname, false);
-	if (newid != args->dbid)
-		dbreset_move_lock(args->dbid, newid);
 	PG_TRY();
 	{
 		dbreset_apply_db_props(newid, props);
@@ -327,7 +325,6 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 		if (OidIsValid(spare))
 		{
 			nterminated = swap_in_spare(dbname, dbid, spare, &options);
-			dbreset_move_lock_at_commit(dbid, spare);
 			/* drop the old one, make the next spare: after our commit */
 			dbreset_start_spare_worker(spare, dbid, srcid, &args);
 			log_reset(dbname, srcname, nterminated,

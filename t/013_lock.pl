@@ -1,7 +1,8 @@
 # t/013_lock.pl
 #
 # Maintenance mode and the grace period with real sessions: lock_database()
-# keeps superusers out, across a restart, until unlock_database(); a grace
+# keeps superusers out, across a restart, until unlock_database(), and
+# counts only while the pg_database row version it wrote stands; a grace
 # lets a transaction that commits in time keep its row and ends one that
 # does not; idle sessions go at once and newcomers wait meanwhile;
 # rollback_prepared names what it rolled back; 1.0's declarations keep
@@ -190,6 +191,96 @@ $node->safe_psql('postgres', "SELECT dbreset.unlock_database('sw')");
 is($node->safe_psql('sw', "SELECT count(*) FROM pg_class WHERE relname = 't'"),
 	'0', 'unlocked: connectable, a fresh copy of the template');
 $node->safe_psql('postgres', "SELECT dbreset.drop_spares('sw')");
+
+# --- the lock record counts only for the row version its lock wrote ----
+
+# what drop_blockers() says of a database's state: locked, closed or none
+sub state_row
+{
+	my ($dbname) = @_;
+	return $node->safe_psql('postgres',
+		"SELECT coalesce(string_agg(kind, ','), 'none') FROM dbreset.drop_blockers('$dbname') WHERE kind IN ('locked', 'closed')"
+	);
+}
+
+sub allows_connections
+{
+	my ($dbname) = @_;
+	return $node->safe_psql('postgres',
+		"SELECT datallowconn FROM pg_database WHERE datname = '$dbname'");
+}
+
+sub lock_record
+{
+	my ($dbname) = @_;
+	my $oid = $node->safe_psql('postgres',
+		"SELECT oid FROM pg_database WHERE datname = '$dbname'");
+	return $node->data_dir . "/pg_dbreset/locked.$oid";
+}
+
+# a lock_database() whose worker dies before its commit leaves the
+# database open, and nothing that makes it dbreset's: closed by hand
+# later, it stays closed.  The worker is held in its ALTER DATABASE by a
+# transaction that has updated the database's row and not committed, and
+# terminated there.
+make_db($node, 'kw');
+my $holder = $node->background_psql('postgres', on_error_stop => 0);
+$holder->query_safe('BEGIN; ALTER DATABASE kw CONNECTION LIMIT 50');
+$caller->query_until(qr/started/,
+	"\\echo started\nSELECT dbreset.lock_database('kw');\n");
+my $waiting_worker =
+  "SELECT pid FROM pg_stat_activity WHERE backend_type = 'dbreset worker' AND wait_event = 'transactionid'";
+$node->poll_query_until('postgres', "SELECT count(*) = 1 FROM ($waiting_worker) w")
+  or die 'the lock worker never waited for the row';
+$node->safe_psql('postgres',
+	"SELECT pg_terminate_backend(pid) FROM ($waiting_worker) w");
+call_result($caller);
+like($caller->{stderr}, qr/ERROR:  .*terminating background worker/,
+	'a lock whose worker is terminated in its ALTER DATABASE fails');
+$caller->{stderr} = '';
+$holder->query_safe('ROLLBACK');
+is(allows_connections('kw'), 't', 'and leaves the database open');
+$node->safe_psql('postgres', 'ALTER DATABASE kw ALLOW_CONNECTIONS false');
+is(state_row('kw'), 'closed',
+	'closed by hand after the failed lock: drop_blockers() says closed');
+($ret, $out, $err) =
+  $node->psql('postgres', "SELECT dbreset.unlock_database('kw')");
+like($err, qr/database "kw" was not locked by dbreset\.lock_database\(\)/,
+	'unlock_database() refuses it');
+is(allows_connections('kw'), 'f', 'and leaves it closed');
+ok(!-e lock_record('kw'), 'no lock record is left');
+$node->safe_psql('postgres', 'ALTER DATABASE kw ALLOW_CONNECTIONS true');
+end_session($holder);
+
+# a record whose transaction never committed -- what a worker that dies
+# between writing it and its commit leaves -- counts for nothing, and the
+# next call that looks removes it
+make_db($node, 'pl');
+my $aborted_xid = $node->safe_psql('postgres',
+	"BEGIN; ALTER DATABASE pl ALLOW_CONNECTIONS false; SELECT xmin FROM pg_database WHERE datname = 'pl'; ROLLBACK"
+);
+mkdir $node->data_dir . '/pg_dbreset';
+PostgreSQL::Test::Utils::append_to_file(lock_record('pl'), "$aborted_xid pl\n");
+$node->safe_psql('postgres', 'ALTER DATABASE pl ALLOW_CONNECTIONS false');
+is(state_row('pl'), 'closed',
+	'a record of a transaction that rolled back: drop_blockers() says closed');
+($ret, $out, $err) =
+  $node->psql('postgres', "SELECT dbreset.unlock_database('pl')");
+like($err, qr/database "pl" was not locked by dbreset\.lock_database\(\)/,
+	'unlock_database() refuses it');
+is(allows_connections('pl'), 'f', 'and leaves it closed');
+ok(!-e lock_record('pl'), 'and removes the stale record');
+$node->safe_psql('postgres', 'ALTER DATABASE pl ALLOW_CONNECTIONS true');
+
+# freezing pg_database, or rewriting it, keeps the lock's row version
+make_db($node, 'fz');
+$node->safe_psql('postgres', "SELECT dbreset.lock_database('fz')");
+$node->safe_psql('postgres', 'VACUUM (FREEZE) pg_database');
+is(state_row('fz'), 'locked', 'still locked once pg_database is frozen');
+$node->safe_psql('postgres', 'VACUUM FULL pg_database');
+is(state_row('fz'), 'locked', 'still locked once pg_database is rewritten');
+$node->safe_psql('postgres', "SELECT dbreset.unlock_database('fz')");
+is(row_count($node, 'fz'), 100, 'and unlock_database() opens it');
 
 # --- rollback_prepared ----------------------------------------------------
 
