@@ -130,7 +130,8 @@ my $pg_dump = $node->installed_command('pg_dump');
 my $pg_restore = $node->installed_command('pg_restore');
 my $psql = $node->installed_command('psql');
 my ($dump_version) = run_command([ $pg_dump, '--version' ]);
-my ($dump_major) = $dump_version =~ /\(PostgreSQL\) (\d+)/;
+my ($dump_major) = $dump_version =~ /\(PostgreSQL\) (\d+)/
+  or die "could not read the major of \"$dump_version\"";
 my $tmp = PostgreSQL::Test::Utils::tempdir;
 
 # restore(dbname, command...): run a restore into a new database dbname;
