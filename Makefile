@@ -10,7 +10,7 @@ MODULE_big = dbreset
 OBJS = src/dbreset.o src/dblock.o src/drop.o src/sessions.o src/worker.o \
        src/props.o src/copy.o src/reset.o src/clone.o src/snapshot.o src/spare.o \
        src/lock.o src/blockers.o src/bulk.o src/pool.o
-DATA = $(wildcard $(EXTENSION)--*.sql)
+DATA = $(wildcard $(EXTENSION)--*.sql) $(wildcard $(EXTENSION)--*.control)
 PGFILEDESC = "dbreset - force-drop, reset and copy databases from SQL"
 
 PG_CPPFLAGS = -DDBRESET_VERSION=\"$(EXTVERSION)\"

@@ -3,10 +3,21 @@
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION dbreset" to load this file. \quit
 
--- The extension owns its schema (the control file names pg_catalog, as
--- pg_cron does, so that the schema can be a member): DROP EXTENSION
--- removes it.
-CREATE SCHEMA dbreset;
+-- The extension owns its schema: DROP EXTENSION removes it.  Unless the
+-- extension is being installed in that schema, which it cannot own: 1.0's
+-- control file put it there, and a pg_dump of an install that 1.0 made says
+-- "CREATE SCHEMA dbreset; CREATE EXTENSION dbreset WITH SCHEMA dbreset".
+-- Restored, such an install is as updating it would have left it.
+DO $$
+BEGIN
+    IF (SELECT e.extnamespace FROM pg_catalog.pg_extension e
+        WHERE e.extname = 'dbreset') IS DISTINCT FROM
+       (SELECT n.oid FROM pg_catalog.pg_namespace n
+        WHERE n.nspname = 'dbreset') THEN
+        CREATE SCHEMA dbreset;
+    END IF;
+END
+$$;
 GRANT USAGE ON SCHEMA dbreset TO PUBLIC;
 
 CREATE FUNCTION dbreset.sessions(dbname name DEFAULT NULL)

@@ -8,15 +8,22 @@ SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS dbreset;
 RESET client_min_messages;
 
--- 1.0: CREATE EXTENSION made schema dbreset outside the extension, and
--- 1.0's control file (schema = dbreset) put the extension in it: its
--- update scripts run with search_path = dbreset, where the functions'
--- names print unqualified
-CREATE SCHEMA dbreset;
+-- each version's schema: 1.0's control file said schema = dbreset, and
+-- dbreset--1.0.control still does; 1.1 has none of its own
+SELECT version, schema, relocatable, superuser
+FROM pg_available_extension_versions WHERE name = 'dbreset'
+ORDER BY 1;
+
+-- 1.0, installed as 1.0 did it: CREATE EXTENSION makes schema dbreset
+-- outside the extension and puts the extension in it; its update scripts
+-- run with search_path = dbreset, where the functions' names print
+-- unqualified
 CREATE EXTENSION dbreset VERSION '1.0';
-UPDATE pg_extension SET extnamespace = 'dbreset'::regnamespace
-WHERE extname = 'dbreset';
-SELECT extversion FROM pg_extension WHERE extname = 'dbreset';
+SELECT e.extversion, e.extnamespace::regnamespace AS schema,
+       (SELECT count(*) FROM pg_depend d
+        WHERE d.classid = 'pg_namespace'::regclass AND d.deptype = 'e'
+          AND d.objid = 'dbreset'::regnamespace) AS schema_owned
+FROM pg_extension e WHERE e.extname = 'dbreset';
 CREATE DATABASE dbreset_upgrade1;
 SELECT dbreset.force_drop_database('dbreset_upgrade1');
 
@@ -93,6 +100,20 @@ SELECT count(*) AS schemas_left FROM pg_namespace WHERE nspname = 'dbreset';
 DROP SCHEMA dbreset;
 -- its initial privileges went with the extension (17+ tracks them)
 DROP ROLE dbr_up_caller, dbr_up_killer;
+
+-- a pg_dump of an install that 1.0 made, updated or not, says this; it
+-- restores as 1.1 in schema dbreset, the same as the updated install
+CREATE SCHEMA dbreset;
+CREATE EXTENSION IF NOT EXISTS dbreset WITH SCHEMA dbreset;
+SELECT e.extversion, e.extnamespace::regnamespace AS schema
+FROM pg_extension e WHERE e.extname = 'dbreset';
+(SELECT 'only restored' AS diff, * FROM members EXCEPT SELECT 'only restored', * FROM updated)
+UNION ALL
+(SELECT 'only updated', * FROM updated EXCEPT SELECT 'only updated', * FROM members)
+ORDER BY 1, 2;
+DROP EXTENSION dbreset;
+SELECT count(*) AS schemas_left FROM pg_namespace WHERE nspname = 'dbreset';
+DROP SCHEMA dbreset;
 
 -- a fresh install: the same functions, same signatures and grants, plus
 -- its schema
