@@ -231,21 +231,13 @@ Oid
 dbreset_job_lock_source(DbresetJobHandle *job, const char *srcname,
 						Oid srcid, int timeout_ms)
 {
-	for (;;)
-	{
-		Oid			locked = dbreset_job_take_lock(job, srcname, srcid,
-												   ShareLock, timeout_ms,
-												   false);
-
-		if (OidIsValid(locked))
-			return locked;
-		srcid = get_database_oid(srcname, true);
-		if (!OidIsValid(srcid))
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_DATABASE),
-					 errmsg("template database \"%s\" does not exist",
-							srcname)));
-	}
+	srcid = dbreset_job_lock_database(job, srcname, srcid, ShareLock,
+									  timeout_ms);
+	if (!OidIsValid(srcid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_DATABASE),
+				 errmsg("template database \"%s\" does not exist", srcname)));
+	return srcid;
 }
 
 /*

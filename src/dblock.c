@@ -195,6 +195,35 @@ dbreset_job_lock_existing_database(DbresetJobHandle *job, const char *dbname,
 }
 
 /*
+ * dbreset_job_lock_database
+ *		Have the worker of job take the lock on database dbname (found as
+ *		dbid) itself, nothing handed over (dbreset_job_take_lock), looking
+ *		the name up again if it was dropped, renamed or created anew while
+ *		the worker waited, as dbreset_acquire_database_lock() does.  Returns
+ *		the OID the worker holds locked, or InvalidOid if there is no longer
+ *		a database of that name.
+ *
+ *		The worker queues for the lock, not the caller: whoever queues
+ *		behind it -- a connection -- waits until the job is done, rather
+ *		than getting in while a lock is handed from caller to worker.
+ */
+Oid
+dbreset_job_lock_database(DbresetJobHandle *job, const char *dbname,
+						  Oid dbid, LOCKMODE mode, int timeout_ms)
+{
+	while (OidIsValid(dbid))
+	{
+		Oid			locked = dbreset_job_take_lock(job, dbname, dbid, mode,
+												   timeout_ms, false);
+
+		if (OidIsValid(locked))
+			return locked;
+		dbid = get_database_oid(dbname, true);
+	}
+	return InvalidOid;
+}
+
+/*
  * dbreset_lock_existing_database
  *		dbreset_acquire_database_lock(), for a database that must exist:
  *		3D000 if there is none of that name.

@@ -155,6 +155,9 @@ extern Oid	dbreset_lock_existing_database(const char *dbname, LOCKMODE mode,
 										   int timeout_ms);
 extern Oid	dbreset_relock_database(const char *dbname, Oid dbid,
 									LOCKMODE mode, int timeout_ms);
+extern Oid	dbreset_job_lock_database(DbresetJobHandle *job,
+									  const char *dbname, Oid dbid,
+									  LOCKMODE mode, int timeout_ms);
 extern Oid	dbreset_job_lock_existing_database(DbresetJobHandle *job,
 											   const char *dbname, Oid dbid,
 											   LOCKMODE mode, int timeout_ms);
@@ -267,6 +270,9 @@ extern void dbreset_copy_database(const char *what, const char *srcname,
 
 /* spare.c */
 extern const DbresetJob dbreset_drop_spares_job;
+extern const char *dbreset_spare_state(Oid spare, Oid template_id,
+									   Oid target);
+extern void dbreset_let_go_of_spare(Oid target, Oid spare);
 extern Oid	dbreset_find_spare(Oid target, Oid template_id, int timeout_ms,
 							   const char **why);
 extern void dbreset_swap_spare(const char *dbname, Oid target, Oid spare);

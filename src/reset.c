@@ -4,27 +4,24 @@
  *	  dbreset.reset_database(): drop a database and create it again from a
  *	  template, in one call, keeping what DROP + CREATE loses.
  *
- * The caller, in its own transaction, as for a drop (drop.c):
- *
- *	1. locks the database in AccessExclusiveLock mode (new connections
- *	   wait) and makes every check DROP DATABASE would make;
- *	2. has the template locked in ShareLock mode, as CREATE DATABASE does
- *	   (new connections to it wait too) -- by the worker, or by itself when
- *	   it looks for a spare -- and makes every check CREATE DATABASE ...
- *	   TEMPLATE ... OWNER ... would make of the new database, then waits
- *	   for the template's own sessions to leave (copy.c);
- *	3. terminates the database's sessions, waits for them to leave and
- *	   releases the worker.
- *
- * The worker takes both locks over from the caller before step 3
- * (dbreset_job_take_lock; the template's afresh when no spare was looked
- * for), and steps 1 and 2 check again once it holds them.  It holds them for the whole job (session locks, across its
- * transactions), reads what DROP + CREATE would lose (props.c), and then
- * runs, each committed before the next:
- * DROP DATABASE; CREATE DATABASE ... TEMPLATE ... OWNER ... (with the old
+ * A copy runs in a background worker, which takes the database's lock
+ * (AccessExclusiveLock) and then the template's (ShareLock, as CREATE
+ * DATABASE does) itself, first: the caller never holds them, so that
+ * connections that queue for the database while the reset waits are
+ * behind the worker, not let in during a hand-off.  Once the worker holds
+ * both, the caller makes every check DROP DATABASE and CREATE DATABASE ...
+ * TEMPLATE ... OWNER would make (copy.c), waits for the template's own
+ * sessions to leave, terminates the database's sessions, waits for them
+ * and releases the worker.  The worker holds both locks for the whole job
+ * (session locks, across its transactions), reads what DROP + CREATE would
+ * lose (props.c), and then runs, each committed before the next: DROP
+ * DATABASE; CREATE DATABASE ... TEMPLATE ... OWNER ... (with the old
  * tablespace, encoding and locale, connections not allowed yet, and on 15+
  * the old OID); and the kept properties -- ACL, connection limit, flags,
  * comment, security labels, settings.  The drop is the point of no return.
+ *
+ * With keep_spare and a sealed template, a ready spare is swapped in
+ * instead, in the caller's own transaction (swap_in_spare, spare.c).
  *
  * Keeping the OID means that a client that connected during the reset,
  * and waited on the database's lock, lands in the new database once the
@@ -177,20 +174,108 @@ const DbresetJob dbreset_reset_job = {
 
 /*
  * swap_in_spare
- *		The reset with a ready spare, in the caller's transaction (spare.c):
- *		end the database's sessions as a drop would (dbreset_end_sessions),
- *		swap the spare in.  No worker, no copy, no DROP on the way; the swap
- *		commits with the caller's statement.  Returns the number of sessions
- *		terminated; options says who they were for the log line.
+ *		keep_spare with a sealed template: swap in the spare of it made
+ *		after the last reset, in the caller's transaction (spare.c).  The
+ *		spare is found first (dbreset_find_spare, which locks it); then the
+ *		database and the template are locked as DROP and CREATE DATABASE
+ *		lock them, everything is checked again, the database's sessions
+ *		end as for a drop (dbreset_end_sessions) and the spare takes its
+ *		place.  No worker, no copy, no DROP on the way; the swap commits
+ *		with the caller's statement.  Returns the number of sessions
+ *		terminated (options says who they were), or -1 with a NOTICE that
+ *		says why no spare was used: the caller then copies, and holds none
+ *		of these locks.
  */
 static int
-swap_in_spare(const char *dbname, Oid dbid, Oid spare,
+swap_in_spare(const char *dbname, Oid dbid, const char *srcname, Oid srcid,
 			  DbresetTerminateOptions *options)
 {
-	int			nsessions = dbreset_end_sessions(dbname, dbid, options);
+	const char *why = NULL;
+	Oid			spare = dbreset_find_spare(dbid, srcid, options->timeout_ms,
+										   &why);
 
-	dbreset_swap_spare(dbname, dbid, spare);
-	return nsessions;
+	if (OidIsValid(spare))
+	{
+		Oid			lockedid = dbreset_lock_existing_database(dbname,
+															  AccessExclusiveLock,
+															  options->timeout_ms);
+		Oid			locked_srcid;
+
+		dbreset_check_droppable(dbname, lockedid, false);
+		locked_srcid = dbreset_lock_source(srcname, options->timeout_ms);
+		dbreset_check_copy_into(srcname, locked_srcid, dbname, lockedid);
+		if (lockedid != dbid || locked_srcid != srcid)
+			why = "the database or the template was replaced meanwhile";
+		else
+			why = dbreset_spare_state(spare, srcid, dbid);
+		if (why == NULL)
+		{
+			int			nsessions = dbreset_end_sessions(dbname, dbid, options);
+
+			dbreset_swap_spare(dbname, dbid, spare);
+			return nsessions;
+		}
+		/* the copy's worker takes these afresh */
+		UnlockSharedObject(DatabaseRelationId, locked_srcid, 0, ShareLock);
+		UnlockSharedObject(DatabaseRelationId, lockedid, 0,
+						   AccessExclusiveLock);
+		dbreset_let_go_of_spare(dbid, spare);
+	}
+	ereport(NOTICE,
+			(errmsg("no spare of template \"%s\" was used for database \"%s\": %s",
+					srcname, dbname, why),
+			 errdetail("The database is copied from the template.")));
+	return -1;
+}
+
+/*
+ * copy_in_worker
+ *		The reset by copy: the worker takes the database's lock and then
+ *		the template's, itself and first -- nothing is handed over, so
+ *		connections that queue behind it wait for the end of the reset and,
+ *		on 15+, land in the new database (same OID) -- everything is checked
+ *		again, the template's sessions are waited for, and the database's
+ *		sessions end as for a drop before the worker runs the reset job.
+ *		Returns the number of sessions terminated; *dbid is the OID of the
+ *		database the worker dropped, how says how the copy was made.
+ */
+static int
+copy_in_worker(const char *dbname, Oid *dbid, const char *srcname,
+			   DbresetCopyArgs *args, DbresetTerminateOptions *options,
+			   StringInfo how)
+{
+	DbresetJobHandle *job;
+	int			nterminated;
+
+	job = dbreset_job_start(DBRESET_JOB_RESET, args, sizeof(*args),
+							psprintf("the reset of database \"%s\"", dbname));
+	PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
+	{
+		Oid			srcid;
+
+		*dbid = dbreset_job_lock_database(job, dbname, *dbid,
+										  AccessExclusiveLock,
+										  options->timeout_ms);
+		if (!OidIsValid(*dbid))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_DATABASE),
+					 errmsg("database \"%s\" does not exist", dbname)));
+		srcid = dbreset_job_lock_source(job, srcname, args->source_id,
+										options->timeout_ms);
+		dbreset_check_droppable(dbname, *dbid, false);
+		dbreset_check_locked_source(srcname, srcid);
+		dbreset_check_copy_into(srcname, srcid, dbname, *dbid);
+		args->dbid = *dbid;
+		args->source_id = srcid;
+		dbreset_job_update_args(job, args, sizeof(*args));
+
+		dbreset_wait_for_source(srcname, srcid, options->timeout_ms, false,
+								"Reset from a template nobody connects to, such as one made by dbreset.snapshot_database().");
+		nterminated = dbreset_terminate_and_run(dbname, *dbid, job, options,
+												how);
+	}
+	PG_END_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
+	return nterminated;
 }
 
 /*
@@ -246,16 +331,12 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 	char	   *dbname = dbreset_get_dbname_arg(fcinfo, 0);
 	char	   *srcname;
 	bool		keep_spare = PG_ARGISNULL(2) ? false : PG_GETARG_BOOL(2);
-	int			timeout_ms = dbreset_get_timeout_arg(fcinfo, 3);
-	int			grace_ms = dbreset_get_grace_arg(fcinfo, 4);
 	Oid			dbid;
 	Oid			srcid;
 	Oid			newid;
 	int			nterminated;
 	DbresetTerminateOptions options;
 	StringInfoData how;
-	DbresetJobHandle *job;
-	const char *no_spare = NULL;
 	bool		sealed;
 
 	if (PG_ARGISNULL(1))
@@ -263,6 +344,11 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("template name must not be null")));
 	srcname = NameStr(*PG_GETARG_NAME(1));
+	memset(&options, 0, sizeof(options));
+	options.timeout_ms = dbreset_get_timeout_arg(fcinfo, 3);
+	options.grace_ms = dbreset_get_grace_arg(fcinfo, 4);
+	options.for_drop = true;
+	options.undone = _("The database was not reset.");
 
 	dbreset_prevent_in_transaction_block("dbreset.reset_database()");
 	PreventCommandIfReadOnly("DROP DATABASE");
@@ -275,30 +361,15 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 				 errmsg("database \"%s\" cannot be reset from itself", dbname),
 				 errhint("Take a snapshot with dbreset.snapshot_database() and reset from that.")));
 
-	dbid = dbreset_lock_existing_database(dbname, AccessExclusiveLock,
-										  timeout_ms);
-	dbreset_check_droppable(dbname, dbid, false);
-
-	memset(&options, 0, sizeof(options));
-	options.timeout_ms = timeout_ms;
-	options.grace_ms = grace_ms;
-	options.for_drop = true;
-	options.undone = _("The database was not reset.");
-
 	/*
-	 * A swap runs in our transaction, under our locks.  A copy's worker
-	 * takes the template's lock itself (dbreset_job_take_lock), so that new
-	 * connections to the template keep waiting: handed over, they would get
-	 * in and be sessions the copy must wait for.
+	 * What DROP and CREATE DATABASE would refuse, in their order, before
+	 * anything is locked or started; all of it is checked again once the
+	 * locks are held (by us for a swap, by the worker for a copy).
 	 */
-	if (keep_spare)
-		srcid = dbreset_lock_source(srcname, timeout_ms);
-	else
-	{
-		/* createdb()'s order; checked again once the worker holds it */
-		srcid = dbreset_find_source(srcname);
-		dbreset_check_locked_source(srcname, srcid);
-	}
+	dbid = get_database_oid(dbname, false);
+	dbreset_check_droppable(dbname, dbid, false);
+	srcid = dbreset_find_source(srcname);
+	dbreset_check_locked_source(srcname, srcid);
 	dbreset_check_copy_into(srcname, srcid, dbname, dbid);
 
 	memset(&args, 0, sizeof(args));
@@ -317,64 +388,22 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 				 errdetail("The database is copied from the template."),
 				 errhint("Seal the template with ALTER DATABASE %s ALLOW_CONNECTIONS false, or reset from a snapshot made by dbreset.snapshot_database().",
 						 quote_identifier(srcname))));
-	else if (keep_spare)
+	else if (keep_spare &&
+			 (nterminated = swap_in_spare(dbname, dbid, srcname, srcid,
+										  &options)) >= 0)
 	{
-		Oid			spare = dbreset_find_spare(dbid, srcid, timeout_ms,
-											   &no_spare);
+		Oid			spare = get_database_oid(dbname, false);
 
-		if (OidIsValid(spare))
-		{
-			nterminated = swap_in_spare(dbname, dbid, spare, &options);
-			/* drop the old one, make the next spare: after our commit */
-			dbreset_start_spare_worker(spare, dbid, srcid, &args);
-			log_reset(dbname, srcname, nterminated,
-					  "Swapped in a spare made earlier.", &options);
-			PG_RETURN_INT32(nterminated);
-		}
-		ereport(NOTICE,
-				(errmsg("no spare of template \"%s\" was used for database \"%s\": %s",
-						srcname, dbname, no_spare),
-				 errdetail("The database is copied from the template.")));
+		/* drop the old one, make the next spare: after our commit */
+		dbreset_start_spare_worker(spare, dbid, srcid, &args);
+		log_reset(dbname, srcname, nterminated,
+				  "Swapped in a spare made earlier.", &options);
+		PG_RETURN_INT32(nterminated);
 	}
 
-	/*
-	 * The worker takes both locks over (the template's afresh, unless a
-	 * spare was looked for under ours), and everything is checked again
-	 * once it holds them: whatever waited behind our lock on the database
-	 * may get in first.
-	 */
 	initStringInfo(&how);
-	job = dbreset_job_start(DBRESET_JOB_RESET, &args, sizeof(args),
-							psprintf("the reset of database \"%s\"", dbname));
-	PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
-	{
-		dbid = dbreset_job_lock_existing_database(job, dbname, dbid,
-												  AccessExclusiveLock,
-												  timeout_ms);
-		if (keep_spare)
-			srcid = dbreset_job_take_lock(job, srcname, srcid, ShareLock,
-										  timeout_ms, true);
-		else
-			srcid = dbreset_job_lock_source(job, srcname, srcid, timeout_ms);
-		if (!OidIsValid(srcid))
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_DATABASE),
-					 errmsg("template database \"%s\" does not exist",
-							srcname)));
-		dbreset_check_droppable(dbname, dbid, false);
-		dbreset_check_locked_source(srcname, srcid);
-		dbreset_check_copy_into(srcname, srcid, dbname, dbid);
-		args.dbid = dbid;
-		args.source_id = srcid;
-		dbreset_job_update_args(job, &args, sizeof(args));
-
-		dbreset_wait_for_source(srcname, srcid, timeout_ms, false,
-								"Reset from a template nobody connects to, such as one made by dbreset.snapshot_database().");
-		nterminated = dbreset_terminate_and_run(dbname, dbid, job, &options,
-												&how);
-	}
-	PG_END_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
-
+	nterminated = copy_in_worker(dbname, &dbid, srcname, &args, &options,
+								 &how);
 	log_reset(dbname, srcname, nterminated, how.data, &options);
 
 	/*
@@ -384,7 +413,7 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 	 */
 	newid = get_database_oid(dbname, false);
 	if (keep_spare && sealed)
-		dbreset_start_spare_worker(newid, dbid, srcid, &args);
+		dbreset_start_spare_worker(newid, dbid, args.source_id, &args);
 	else if (dbreset_has_spares(newid) ||
 			 (newid != dbid && dbreset_has_spares(dbid)))
 		dbreset_start_spare_worker(newid, dbid, InvalidOid, &args);

@@ -808,6 +808,26 @@ lock_within(Oid objid, uint16 objsubid, LOCKMODE mode, int timeout_ms)
 }
 
 /*
+ * dbreset_spare_state
+ *		Why spare, found ready for target and template_id, is no longer
+ *		ready, looking again now; NULL if it still is.
+ */
+const char *
+dbreset_spare_state(Oid spare, Oid template_id, Oid target)
+{
+	ListCell   *lc;
+
+	foreach(lc, list_own_databases(target))
+	{
+		OwnDatabase *db = (OwnDatabase *) lfirst(lc);
+
+		if (db->oid == spare && db->is_spare)
+			return spare_state(db, template_id, target);
+	}
+	return "it was dropped meanwhile";
+}
+
+/*
  * lock_spare
  *		Caller side: lock spare (found ready for target and template_id)
  *		against DROP DATABASE, a rename and another reset, as renaming it
@@ -820,37 +840,40 @@ lock_within(Oid objid, uint16 objsubid, LOCKMODE mode, int timeout_ms)
 static const char *
 lock_spare(Oid spare, Oid template_id, Oid target)
 {
-	ListCell   *lc;
+	const char *why;
 
 	if (!lock_within(spare, 0, AccessExclusiveLock, 0))
 		return "it was in use by another transaction";
-	foreach(lc, list_own_databases(target))
-	{
-		OwnDatabase *db = (OwnDatabase *) lfirst(lc);
-		const char *why;
-
-		if (db->oid != spare || !db->is_spare)
-			continue;
-		why = spare_state(db, template_id, target);
-		if (why == NULL)
-			return NULL;
+	why = dbreset_spare_state(spare, template_id, target);
+	if (why != NULL)
 		UnlockSharedObject(DatabaseRelationId, spare, 0, AccessExclusiveLock);
-		return why;
-	}
+	return why;
+}
+
+/*
+ * dbreset_let_go_of_spare
+ *		Caller side: release what dbreset_find_spare() took for spare of
+ *		target, when it is not swapped in after all.
+ */
+void
+dbreset_let_go_of_spare(Oid target, Oid spare)
+{
 	UnlockSharedObject(DatabaseRelationId, spare, 0, AccessExclusiveLock);
-	return "it was dropped meanwhile";
+	UnlockSharedObject(DatabaseRelationId, target, MAKER_LOCK_SUBID,
+					   ExclusiveLock);
 }
 
 /*
  * dbreset_find_spare
- *		Caller side, with target locked: wait up to timeout_ms for a maker
- *		at work on target, then return the OID of a spare of target that is
- *		a complete copy of template_id as it is now, locked (lock_spare), or
- *		InvalidOid and why not in *why.  With a spare, the maker lock is
- *		kept until the end of the transaction, so that no maker starts
- *		during the swap; without one it is let go of at once: the copy's
- *		worker that comes next must not find a lock of ours in its way (the
- *		job core's list of the caller's locks, worker.c).
+ *		Caller side, before target is locked: wait up to timeout_ms for a
+ *		maker at work on target, then return the OID of a spare of target
+ *		that is a complete copy of template_id as it is now, locked
+ *		(lock_spare), or InvalidOid and why not in *why.  With a spare, the
+ *		maker lock is kept until the end of the transaction, so that no
+ *		maker starts during the swap (or until dbreset_let_go_of_spare());
+ *		without one it is let go of at once: the copy's worker that comes
+ *		next must not find a lock of ours in its way (the job core's list
+ *		of the caller's locks, worker.c).
  */
 Oid
 dbreset_find_spare(Oid target, Oid template_id, int timeout_ms,
