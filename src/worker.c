@@ -638,12 +638,14 @@ job_start(Oid database_id, bool join_lock_group, DbresetJobKind kind,
 	 * for it is a deadlock the detector never sees.  What we can hold here,
 	 * and why none of it is in the way:
 	 *
-	 * - the database's lock (AccessExclusiveLock), and a spare reset's
-	 *   template's (ShareLock): handed over to the worker, and let go of
-	 *   first (dbreset_job_take_lock);
-	 * - the spare maker's lock of a reset with keep_spare: let go of when no
-	 *   spare is used (dbreset_find_spare); with one, no job follows, since
-	 *   the swap writes;
+	 * - the database's lock (AccessExclusiveLock) of a drop, a lock or a
+	 *   bulk drop: handed over to the worker, and let go of first
+	 *   (dbreset_job_take_lock); a reset's and a copy's worker takes its
+	 *   locks itself, the caller holding none;
+	 * - what a reset with keep_spare takes for a swap (the spare maker's
+	 *   lock, the spare's, the database's and the template's): let go of
+	 *   when no spare is used (swap_in_spare, dbreset_find_spare); with one,
+	 *   no job follows, since the swap writes;
 	 * - the lock of terminate_sessions()'s grace: let go of before it
 	 *   returns (sessions.c);
 	 * - what catalog scans take (AccessShareLock on shared catalogs), which
