@@ -573,14 +573,21 @@ dbreset_file_copy_is_clone(void)
 }
 
 /*
- * dbreset_set_file_copy_clone
- *		Worker side: file_copy_method = clone for this process (18+).
+ * dbreset_set_file_copy_method
+ *		Worker side: file_copy_method = clone or copy, as the caller had it,
+ *		at the current GUC nest level (18+; nothing before, where FILE_COPY
+ *		only copies).  Set both ways, so that neither the role's settings
+ *		nor an earlier job of a standing worker decide it.
  */
 static inline void
-dbreset_set_file_copy_clone(void)
+dbreset_set_file_copy_method(bool clone)
 {
 #if PG_VERSION_NUM >= 180000
-	SetConfigOption("file_copy_method", "clone", PGC_USERSET, PGC_S_SESSION);
+	(void) set_config_option("file_copy_method", clone ? "clone" : "copy",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+#else
+	(void) clone;
 #endif
 }
 

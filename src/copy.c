@@ -478,21 +478,18 @@ dbreset_copy_settings(DbresetCopyArgs *args)
  *		The CREATE DATABASE strategy for copying source srcid (15+), or NULL
  *		where the major has only one; *how says which and why, for the log.
  *		Worker side: with file_copy_method = clone in the caller's session,
- *		the worker's CREATE DATABASE clones too.
+ *		the worker's CREATE DATABASE clones too (dbreset_run_create).
  */
 static const char *
-choose_strategy(const DbresetCopyArgs *args, Oid spcid, bool reuses_oid,
+choose_strategy(const DbresetCopyArgs *args, Oid src_spcid, bool reuses_oid,
 				StringInfo how)
 {
-	int64		size = database_size(args->source_id, spcid);
+	int64		size = database_size(args->source_id, src_spcid);
 	const char *strategy = NULL;
 
 #ifdef DBRESET_HAVE_CREATEDB_STRATEGY
 	if (args->file_copy_clone)
-	{
-		dbreset_set_file_copy_clone();
 		strategy = "FILE_COPY";
-	}
 	else if (reuses_oid && !XLogIsNeeded())
 	{
 		/*
@@ -576,8 +573,7 @@ dbreset_create_statement(const DbresetCopyArgs *args,
 	else if (args->seal)
 		appendStringInfoString(&sql, " IS_TEMPLATE true ALLOW_CONNECTIONS false");
 
-	strategy = choose_strategy(args,
-							   props ? props->tablespace : src->dattablespace,
+	strategy = choose_strategy(args, src->dattablespace,
 							   props && OidIsValid(oid) && oid == props->oid,
 							   how);
 	if (strategy)
@@ -585,6 +581,22 @@ dbreset_create_statement(const DbresetCopyArgs *args,
 
 	ReleaseSysCache(srctup);
 	return sql.data;
+}
+
+/*
+ * dbreset_run_create
+ *		Worker side: run the CREATE DATABASE statement sql made by
+ *		dbreset_create_statement(), with the caller's file_copy_method for
+ *		this statement only.
+ */
+void
+dbreset_run_create(const DbresetCopyArgs *args, const char *sql)
+{
+	int			save_nestlevel = NewGUCNestLevel();
+
+	dbreset_set_file_copy_method(args->file_copy_clone);
+	dbreset_run_utility(sql);
+	AtEOXact_GUC(true, save_nestlevel);
 }
 
 /*
@@ -641,7 +653,7 @@ copy_job_run(const void *argp, StringInfo result)
 	const DbresetCopyArgs *args = (const DbresetCopyArgs *) argp;
 	char	   *sql = dbreset_create_statement(args, NULL, InvalidOid, result);
 
-	dbreset_run_utility(sql);
+	dbreset_run_create(args, sql);
 
 	if (args->seal)
 	{

@@ -260,6 +260,7 @@ extern void dbreset_wait_for_source(const char *srcname, Oid srcid,
 extern char *dbreset_create_statement(const DbresetCopyArgs *args,
 									  const DbresetDbProps *props,
 									  Oid oid, StringInfo how);
+extern void dbreset_run_create(const DbresetCopyArgs *args, const char *sql);
 extern void dbreset_run_utility(const char *sql);
 extern const DbresetJob dbreset_copy_job;
 

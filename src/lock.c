@@ -52,6 +52,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_database.h"
 #include "commands/dbcommands.h"
 #include "miscadmin.h"
@@ -177,6 +178,13 @@ write_lock_record(Oid dbid, const char *dbname)
 			 dbid);
 	record = psprintf("%u %s\n", xmin, dbname);
 
+	/*
+	 * The row version's WAL first: a crash before the commit must not let
+	 * recovery hand that transaction ID out again, to a transaction that
+	 * closes the database by hand -- whose row the record would match.
+	 */
+	XLogFlush(XactLastRecEnd);
+
 	if (MakePGDirectory(LOCK_RECORD_DIR) == 0)
 		fsync_fname(".", true);
 	else if (errno != EEXIST)
@@ -287,8 +295,8 @@ static List *PendingLockForgets = NIL;
  *		Transaction callback: once the transaction has committed, remove
  *		the records it asked to remove; whatever its end, forget them.
  *		Runs after the commit, where an ERROR would become a PANIC:
- *		failures are WARNINGs (a failed fsync follows data_sync_retry, as
- *		everywhere).
+ *		failures are WARNINGs, a failed fsync too (the file only ever holds
+ *		a record that no longer counts).
  */
 static void
 lock_forgets_at_end(XactEvent event, void *arg)

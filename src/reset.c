@@ -137,7 +137,7 @@ reset_job_run(const void *argp, StringInfo result)
 
 	PG_TRY();
 	{
-		dbreset_run_utility(sql);
+		dbreset_run_create(args, sql);
 	}
 	PG_CATCH();
 	{

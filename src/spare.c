@@ -477,6 +477,8 @@ tidy(Oid target, Oid keep_template, bool *kept, int *skipped)
 		}
 		if (!dbreset_database_ownercheck(db->oid, GetUserId()))
 		{
+			UnlockSharedObject(DatabaseRelationId, db->oid, 0,
+							   AccessExclusiveLock);
 			(*skipped)++;
 			continue;
 		}
@@ -630,7 +632,7 @@ make_spare(const DbresetSpareTask *task)
 	 * On an error the record stays: whatever createdb() did or did not
 	 * clean up, the next call removes what is left (remove_crashed_copies).
 	 */
-	dbreset_run_utility(sql);
+	dbreset_run_create(&args, sql);
 	dbreset_run_utility(psprintf("COMMENT ON DATABASE %s IS %s",
 								 quote_identifier(NameStr(args.dbname)),
 								 quote_literal_cstr(psprintf(SPARE_MARKER ", made %s",

@@ -1237,8 +1237,8 @@ finish_job_state(DbresetJobHeader *hdr)
  *		leaves anything in it: a job runs only dbreset's own code and
  *		utility statements (no user code -- no event trigger fires for a
  *		database-level command), changes settings only at a GUC nest level
- *		it pops (dblock.c) or inside its transaction, creates no temporary
- *		object and takes no advisory lock; its memory is its own context,
+ *		it pops (lock_timeout in dblock.c, file_copy_method in copy.c),
+ *		creates no temporary object and takes no advisory lock; its memory is its own context,
  *		its user and security context are set for every job (serve_job),
  *		its session locks are released after its last commit, and a job
  *		that fails ends its worker.

@@ -270,6 +270,21 @@ like($err, qr/STRATEGY FILE_COPY\n/,
 is($ret, 0, 'the template itself is intact: it can be copied again');
 is(is_fresh($node, 'app2'), 1, 'into a fresh copy');
 
+# 8. a database in another tablespace than its template's: the copy's size
+#    is measured where the template is
+my $tsdir = PostgreSQL::Test::Utils::tempdir();
+$node->safe_psql('postgres', "CREATE TABLESPACE ts_other LOCATION '$tsdir'");
+$node->safe_psql('postgres', 'CREATE DATABASE app_ts TABLESPACE ts_other');
+$node->safe_psql('app_ts', 'CREATE TABLE t (i int)');
+($ret, $out, $err) = psql_verbose($node, 'postgres',
+	"SELECT dbreset.reset_database('app_ts', 'tpl')");
+is($ret, 0, 'a database in another tablespace than the template\'s is reset')
+  or diag $err;
+is(is_fresh($node, 'app_ts'), 1, 'into a fresh copy');
+is($node->safe_psql('postgres',
+		"SELECT spcname FROM pg_database d JOIN pg_tablespace s ON s.oid = d.dattablespace WHERE datname = 'app_ts'"),
+	'ts_other', 'in its own tablespace');
+
 end_session($other);
 $node->stop;
 done_testing();

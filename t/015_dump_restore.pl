@@ -236,5 +236,15 @@ SKIP:
 		'0', 'cat11 restored: DROP EXTENSION removes schema dbreset');
 }
 
+# the install script needs PL/pgSQL: the control file says so, and CASCADE
+# brings it
+$node->safe_psql('postgres', 'CREATE DATABASE no_plpgsql');
+$node->safe_psql('no_plpgsql', 'DROP EXTENSION plpgsql');
+my ($pret, $pout, $perr) = $node->psql('no_plpgsql', 'CREATE EXTENSION dbreset');
+like($perr, qr/required extension "plpgsql" is not installed/,
+	'without PL/pgSQL, CREATE EXTENSION names what it requires');
+($pret, $pout, $perr) = $node->psql('no_plpgsql', 'CREATE EXTENSION dbreset CASCADE');
+is($pret, 0, 'and CASCADE installs both') or diag $perr;
+
 $node->stop;
 done_testing();
