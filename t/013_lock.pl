@@ -235,7 +235,7 @@ $node->poll_query_until('postgres', "SELECT count(*) = 1 FROM ($waiting_worker) 
 $node->safe_psql('postgres',
 	"SELECT pg_terminate_backend(pid) FROM ($waiting_worker) w");
 call_result($caller);
-like($caller->{stderr}, qr/ERROR:  .*terminating background worker/,
+like($caller->{stderr}, qr/ERROR:  terminating (?:connection|background worker .*) due to administrator command/,
 	'a lock whose worker is terminated in its ALTER DATABASE fails');
 $caller->{stderr} = '';
 $holder->query_safe('ROLLBACK');
