@@ -64,12 +64,13 @@ my $monitor = $node->background_psql('postgres', on_error_stop => 0);
 my $locks_of = sub {
 	my ($pid) = @_;
 	return $monitor->query_safe(qq(
-SELECT string_agg(CASE WHEN relation = 'pg_tablespace'::regclass AND NOT granted
-                       THEN 'waits for pg_tablespace'
-                       WHEN locktype = 'object' AND classid = 'pg_database'::regclass
-                            AND objid = $i1 AND granted
-                       THEN mode || ' on i1' END, ', ')
-FROM pg_locks WHERE pid = $pid));
+SELECT string_agg(what, ', ' ORDER BY what)
+FROM (SELECT CASE WHEN relation = 'pg_tablespace'::regclass AND NOT granted
+                  THEN 'waits for pg_tablespace'
+                  WHEN locktype = 'object' AND classid = 'pg_database'::regclass
+                       AND objid = $i1 AND granted
+                  THEN mode || ' on i1' END AS what
+      FROM pg_locks WHERE pid = $pid) l));
 };
 $monitor->query_safe("SELECT count(*) FROM pg_database WHERE datname = 'i1'");
 $node->safe_psql('postgres',
