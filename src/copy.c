@@ -303,10 +303,17 @@ dbreset_check_copy_into(const char *srcname, Oid srcid,
 	char	   *src_locale;
 	char	   *db_locale;
 
+	/* looked at unlocked too (reset.c): either may be gone by now */
 	srctup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(srcid));
+	if (!HeapTupleIsValid(srctup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_DATABASE),
+				 errmsg("template database \"%s\" does not exist", srcname)));
 	dbtup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(dbid));
-	if (!HeapTupleIsValid(srctup) || !HeapTupleIsValid(dbtup))
-		elog(ERROR, "cache lookup failed for database %u or %u", srcid, dbid);
+	if (!HeapTupleIsValid(dbtup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_DATABASE),
+				 errmsg("database \"%s\" does not exist", dbname)));
 	src = (Form_pg_database) GETSTRUCT(srctup);
 	db = (Form_pg_database) GETSTRUCT(dbtup);
 

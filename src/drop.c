@@ -212,14 +212,17 @@ dbreset_check_droppable(const char *dbname, Oid dbid, bool rollback_prepared)
 	int			nslots_active;
 	int			nsubscriptions;
 
-	if (!dbreset_database_ownercheck(dbid, GetUserId()))
-		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_DATABASE, dbname);
-
+	/* a reset looks before anything is locked: it may be gone by now */
 	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(dbid));
 	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for database %u", dbid);
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_DATABASE),
+				 errmsg("database \"%s\" does not exist", dbname)));
 	istemplate = ((Form_pg_database) GETSTRUCT(tup))->datistemplate;
 	ReleaseSysCache(tup);
+
+	if (!dbreset_database_ownercheck(dbid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_DATABASE, dbname);
 
 	if (istemplate)
 		ereport(ERROR,

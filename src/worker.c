@@ -57,6 +57,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_database.h"
+#include "catalog/pg_type.h"
 #include "libpq/pqformat.h"
 #include "libpq/pqmq.h"
 #include "mb/pg_wchar.h"
@@ -73,6 +74,8 @@
 #include "storage/shm_mq.h"
 #include "storage/shm_toc.h"
 #include "tcop/tcopprot.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
@@ -441,6 +444,72 @@ dbreset_job_abandon(DbresetJobHandle *job)
 }
 
 /*
+ * blocking_pids
+ *		pg_blocking_pids(pid): the processes that process pid waits for
+ *		(0 for a prepared transaction); *n counts them.
+ */
+static int *
+blocking_pids(int pid, int *n)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(DirectFunctionCall1(pg_blocking_pids,
+															 Int32GetDatum(pid)));
+	Datum	   *elems;
+	bool	   *nulls;
+	int		   *pids;
+	int			i;
+
+	deconstruct_array(arr, INT4OID, sizeof(int32), true, 'i', &elems, &nulls,
+					  n);
+	pids = palloc(sizeof(int) * Max(*n, 1));
+	for (i = 0; i < *n; i++)
+		pids[i] = DatumGetInt32(elems[i]);
+	return pids;
+}
+
+/*
+ * check_lock_deadlock
+ *		Caller side, while the worker waits for a lock we asked it to take
+ *		(dbreset_job_take_lock): raise a deadlock, as the detector would,
+ *		if the worker waits for us, or for a process that itself waits for
+ *		a lock of ours (a query of ours holding a table that process wants,
+ *		say).  The detector cannot see it: we wait on a latch, not a lock.
+ */
+static void
+check_lock_deadlock(DbresetJobHandle *job)
+{
+	pid_t		worker_pid = job->worker_pid;
+	int		   *pids;
+	int			n;
+	int			i;
+
+	if (job->handle != NULL &&
+		GetBackgroundWorkerPid(job->handle, &worker_pid) != BGWH_STARTED)
+		return;
+	pids = blocking_pids(worker_pid, &n);
+	for (i = 0; i < n; i++)
+	{
+		int		   *next;
+		int			m;
+		int			j;
+		bool		found = (pids[i] == MyProcPid);
+
+		if (pids[i] == 0)
+			continue;
+		next = found ? NULL : blocking_pids(pids[i], &m);
+		for (j = 0; !found && j < m; j++)
+			found = (next[j] == MyProcPid);
+		if (found)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_DEADLOCK_DETECTED),
+					 errmsg("deadlock detected"),
+					 errdetail("The background worker of this call, process %d, waits for a lock on database \"%s\" that process %d holds, which waits for a lock this session holds.",
+							   (int) worker_pid,
+							   NameStr(job->hdr->lock_dbname), pids[i]),
+					 errhint("Run the call in a transaction of its own, holding no other locks.")));
+	}
+}
+
+/*
  * dbreset_receive
  *		Read the worker's messages until its result or the answer to a lock
  *		request arrives, or it detaches: re-throw its notices and its error,
@@ -453,11 +522,16 @@ dbreset_job_abandon(DbresetJobHandle *job)
  *		worker started for the job that dies before it attaches to the
  *		queue makes the receive return (shm_mq_set_handle); a standing
  *		worker that dies so is noticed here, looking at its PGPROC between
- *		latch waits.
+ *		latch waits.  While the worker takes a lock for us we look without
+ *		blocking too, so as to see a deadlock through a lock of ours
+ *		(check_lock_deadlock).
  */
 static char
 dbreset_receive(DbresetJobHandle *job, StringInfo reply)
 {
+	TimestampTz next_check = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+														 DBRESET_LEADER_CHECK_MS);
+
 	for (;;)
 	{
 		shm_mq_result res;
@@ -466,7 +540,8 @@ dbreset_receive(DbresetJobHandle *job, StringInfo reply)
 		StringInfoData msg;
 		char		msgtype;
 
-		res = shm_mq_receive(job->mqh, &nbytes, &data, job->handle == NULL);
+		res = shm_mq_receive(job->mqh, &nbytes, &data,
+							 job->handle == NULL || job->locking);
 		if (res == SHM_MQ_WOULD_BLOCK)
 		{
 			if (worker_gone(job))
@@ -483,6 +558,13 @@ dbreset_receive(DbresetJobHandle *job, StringInfo reply)
 								 DBRESET_LEADER_CHECK_MS, PG_WAIT_EXTENSION);
 				ResetLatch(MyLatch);
 				CHECK_FOR_INTERRUPTS();
+				/* as often as the detector would look, by default */
+				if (job->locking && GetCurrentTimestamp() >= next_check)
+				{
+					check_lock_deadlock(job);
+					next_check = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+															 DBRESET_LEADER_CHECK_MS);
+				}
 				continue;
 			}
 		}
@@ -801,11 +883,14 @@ dbreset_job_update_args(DbresetJobHandle *job, const void *args,
  *		The wait is bounded by timeout_ms, as the caller's own was, and its
  *		expiry is raised here as the caller would raise it.
  *
- *		A database about to be dropped is locked by the caller first,
- *		rather than by the worker straight away, so that a call waiting for
- *		the lock is seen waiting for it in pg_locks and pg_blocking_pids(),
- *		as DROP DATABASE would be.  A copy's source is not (handed false):
- *		there the worker is seen waiting.
+ *		A database about to be dropped by force_drop_database() or closed
+ *		by lock_database() is locked by the caller first, rather than by
+ *		the worker straight away, so that a call waiting for the lock is
+ *		seen waiting for it in pg_locks and pg_blocking_pids(), as DROP
+ *		DATABASE would be.  A reset's database and a copy's source are not
+ *		(handed false, dbreset_job_lock_database): there the worker is
+ *		seen waiting, and a deadlock through a lock of the caller's is
+ *		looked for meanwhile (check_lock_deadlock).
  */
 Oid
 dbreset_job_take_lock(DbresetJobHandle *job, const char *dbname, Oid dbid,

@@ -169,6 +169,36 @@ SELECT dbreset.reset_database('app', 'tpl', timeout => '60s');
 	end_session($_) for ($locker, $resetter);
 }
 
+# 2c. the reset's worker waits for the database's lock; its holder then
+#     waits for a table the caller's own query holds: a deadlock that the
+#     detector cannot see (the caller waits for its worker, on a latch),
+#     raised by the caller as the detector would, nothing touched
+$node->safe_psql('app', 'CREATE TABLE t AS SELECT generate_series(1, 100) AS i');
+$node->safe_psql('postgres', 'CREATE TABLE q (i int); INSERT INTO q VALUES (1)');
+my $dl_holder = $node->background_psql('postgres', on_error_stop => 0);
+$dl_holder->query_safe('BEGIN');
+$dl_holder->query_safe("COMMENT ON DATABASE app IS 'held in a deadlock'");
+my $dl_caller = $node->background_psql('postgres', on_error_stop => 0);
+$dl_caller->query_until(qr/started/, q(\echo started
+\set VERBOSITY verbose
+SELECT dbreset.reset_database('app', 'tpl', timeout => '120s') FROM q;
+\echo done
+));
+$node->poll_query_until('postgres', qq(
+SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'object'
+   AND classid = 'pg_database'::regclass AND NOT granted
+   AND objid = (SELECT oid FROM pg_database WHERE datname = 'app')))
+  or die 'the reset never waited for the lock on app';
+$dl_holder->query_until(qr/locked/, "LOCK TABLE q IN ACCESS EXCLUSIVE MODE;\n\\echo locked\n");
+$dl_caller->query_until(qr/done/, '');
+like($dl_caller->{stderr},
+	qr/ERROR:  40P01: deadlock detected\nDETAIL:  The background worker of this call, process \d+, waits for a lock on database "app" that process \d+ holds, which waits for a lock this session holds\./,
+	'a deadlock through a lock of the caller\'s is raised as one');
+$dl_holder->query_safe('ROLLBACK');
+is(row_count($node, 'app'), 100, 'and the database is untouched, with its rows');
+end_session($_) for ($dl_holder, $dl_caller);
+$node->safe_psql('app', 'DROP TABLE t');
+
 # 3. a template that stays busy: refused, nothing touched
 my $holder2 = $node->background_psql('tpl', on_error_stop => 0);
 $holder2->query_safe('SELECT 1');
