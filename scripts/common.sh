@@ -1,6 +1,7 @@
-# scripts/common.sh -- shell functions shared by scripts/test and scripts/demo.
+# scripts/common.sh -- shell functions shared by scripts/test, scripts/demo
+# and scripts/pg-majors.
 #
-# Sourced, not run.  Both scripts must work on a fresh Debian 12 machine,
+# Sourced, not run.  test and demo must work on a fresh Debian 12 machine,
 # as root (CI) or as a user with sudo: they install what they need, and run
 # PostgreSQL as an unprivileged user, since it refuses to run as root.
 
@@ -11,6 +12,9 @@ TEST_USER=dbreset_test
 
 say() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 die() { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit 1; }
+# refuse MSG: what must not be done, e.g. a server and headers that must not
+# be paired (pg-majors): exit 3
+refuse() { printf '%s: refused: %s\n' "${0##*/}" "$*" >&2; exit 3; }
 
 # as_root CMD...: run as root, through sudo when we are not root
 as_root() {
