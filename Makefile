@@ -7,13 +7,14 @@ EXTENSION = dbreset
 EXTVERSION = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" $(EXTENSION).control)
 
 MODULE_big = dbreset
-OBJS = src/dbreset.o src/dblock.o src/drop.o src/sessions.o src/worker.o \
-       src/props.o src/copy.o src/reset.o src/clone.o src/snapshot.o src/spare.o \
-       src/lock.o src/blockers.o src/bulk.o src/pool.o
+# the layers (src/README.md): base, core, commands; scripts/layers checks
+# that they call one way only
+OBJS = src/dbreset.o \
+       $(patsubst %.c,%.o,$(sort $(wildcard src/base/*.c src/core/*.c src/commands/*.c)))
 DATA = $(wildcard $(EXTENSION)--*.sql) $(wildcard $(EXTENSION)--*.control)
 PGFILEDESC = "dbreset - force-drop, reset and copy databases from SQL"
 
-PG_CPPFLAGS = -DDBRESET_VERSION=\"$(EXTVERSION)\"
+PG_CPPFLAGS = -I$(srcdir)/src -DDBRESET_VERSION=\"$(EXTVERSION)\"
 # -Wall -Wextra on our own code; the server headers are treated as system
 # headers so that their unused inline parameters do not count.  -Werror only
 # where we build and test (scripts/test passes DBRESET_WERROR=1), never in a

@@ -401,7 +401,7 @@ dbreset_process_utility(PlannedStmt *pstmt, const char *query_string)
 }
 
 /*
- * Copying databases (copy.c, props.c)
+ * Copying databases (core/copy.c, core/props.c)
  *
  * 15 adds CREATE DATABASE ... STRATEGY and OID, text datcollate/datctype
  * (NameData before) and the ICU provider (datlocprovider, daticulocale);
@@ -669,7 +669,7 @@ dbreset_unlock_database_tuple(Relation rel, HeapTuple tup)
  * PostgreSQL 17 added the DSM registry, where an extension that is not
  * preloaded finds shared memory by name (GetNamedDSMSegment); 19 gave its
  * initialization callback an argument.  dbreset keeps its standing workers
- * there (pool.c).
+ * there (core/standing.c).
  */
 #if PG_VERSION_NUM >= 170000
 #include "storage/dsm_registry.h"
@@ -690,6 +690,22 @@ dbreset_unlock_database_tuple(Relation rel, HeapTuple tup)
 #define dbreset_get_named_dsm(name, size, init, found) \
 	GetNamedDSMSegment(name, size, init, found)
 #endif
+#endif
+
+/*
+ * PostgreSQL 15 moved requests for the main shared memory from _PG_init to
+ * a shmem_request_hook.  dbreset_install_shmem_request() installs hook fn
+ * (saving the previous one in *prev) there, or asks for size at once
+ * before 15.
+ */
+#if PG_VERSION_NUM >= 150000
+typedef shmem_request_hook_type dbreset_shmem_request_hook_type;
+#define dbreset_install_shmem_request(prev, fn, size) \
+	(*(prev) = shmem_request_hook, shmem_request_hook = (fn), (void) (size))
+#else
+typedef void (*dbreset_shmem_request_hook_type) (void);
+#define dbreset_install_shmem_request(prev, fn, size) \
+	((void) (prev), (void) (fn), RequestAddinShmemSpace(size))
 #endif
 
 #endif							/* DBRESET_COMPAT_H */

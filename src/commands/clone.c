@@ -1,19 +1,15 @@
 /*-------------------------------------------------------------------------
  *
  * clone.c
- *	  dbreset.clone_database(): CREATE DATABASE target TEMPLATE source in
- *	  one call, even though sessions are connected to the source.
+ *	  dbreset.clone_database() and dbreset.snapshot_database(): CREATE
+ *	  DATABASE target TEMPLATE source in one call, even though sessions are
+ *	  connected to the source; a snapshot is a sealed copy.
  *
- * Core's CREATE DATABASE fails with "source database is being accessed by
- * other users" after about 5 s if anyone else is connected to the source.
- * Here the worker locks the source first, as CREATE DATABASE does, so that
- * new connections to it wait; the caller then checks it and waits up to
- * the timeout for the sessions already there, or terminates them if asked
- * to; and the CREATE DATABASE then runs in the worker's own transaction
- * (copy.c).
+ * The worker locks the source as CREATE DATABASE does; the caller checks
+ * it and waits for, or ends, its sessions (core/copy.c).
  *
  * IDENTIFICATION
- *	  src/clone.c
+ *	  src/commands/clone.c
  *
  *-------------------------------------------------------------------------
  */
@@ -28,12 +24,15 @@
 #include "utils/builtins.h"
 
 #include "compat.h"
-#include "dbreset.h"
+#include "base/args.h"
+#include "core/copy.h"
+#include "core/job.h"
 
 PG_FUNCTION_INFO_V1(dbreset_clone_database);
+PG_FUNCTION_INFO_V1(dbreset_snapshot_database);
 
 /*
- * dbreset_copy_database
+ * copy_database
  *		Make target a copy of source -- sealed (a template nobody may
  *		connect to, with a comment saying what and when) for a snapshot --
  *		holding new connections to the source off while it is copied and
@@ -42,8 +41,8 @@ PG_FUNCTION_INFO_V1(dbreset_clone_database);
  *		pg_terminate_backend() needs for every session it terminates.
  *		"what" names the SQL function for messages.
  */
-void
-dbreset_copy_database(const char *what, const char *srcname,
+static void
+copy_database(const char *what, const char *srcname,
 					  const char *target, bool terminate, int timeout_ms,
 					  bool seal)
 {
@@ -75,7 +74,7 @@ dbreset_copy_database(const char *what, const char *srcname,
 	 * once it holds it.
 	 */
 	initStringInfo(&how);
-	job = dbreset_job_start(DBRESET_JOB_COPY, &args, sizeof(args),
+	job = dbreset_job_start(&dbreset_copy_job, &args, sizeof(args),
 							psprintf("the copy of database \"%s\" to \"%s\"",
 									 srcname, target));
 	PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
@@ -117,7 +116,30 @@ dbreset_clone_database(PG_FUNCTION_ARGS)
 	bool		terminate = PG_ARGISNULL(2) ? false : PG_GETARG_BOOL(2);
 	int			timeout_ms = dbreset_get_timeout_arg(fcinfo, 3);
 
-	dbreset_copy_database("dbreset.clone_database()", source, target,
+	copy_database("dbreset.clone_database()", source, target,
 						  terminate, timeout_ms, false);
+	PG_RETURN_VOID();
+}
+
+/*
+ * dbreset.snapshot_database(dbname name, snapshot name,
+ *							 terminate_sessions boolean DEFAULT false,
+ *							 timeout interval DEFAULT '5s')
+ *		RETURNS void
+ *
+ *		Make snapshot a sealed copy of dbname, with dbname's sessions waited
+ *		for up to timeout, or terminated.  Needs what CREATE DATABASE
+ *		snapshot TEMPLATE dbname needs.  REVOKEd from PUBLIC.
+ */
+Datum
+dbreset_snapshot_database(PG_FUNCTION_ARGS)
+{
+	char	   *dbname = dbreset_get_dbname_arg(fcinfo, 0);
+	char	   *snapshot = dbreset_get_dbname_arg(fcinfo, 1);
+	bool		terminate = PG_ARGISNULL(2) ? false : PG_GETARG_BOOL(2);
+	int			timeout_ms = dbreset_get_timeout_arg(fcinfo, 3);
+
+	copy_database("dbreset.snapshot_database()", dbname, snapshot,
+						  terminate, timeout_ms, true);
 	PG_RETURN_VOID();
 }

@@ -1,26 +1,16 @@
 /*-------------------------------------------------------------------------
  *
- * blockers.c
- *	  dbreset.drop_blockers(): every reason a force_drop_database() by the
- *	  current user would fail now, changing nothing.
+ * refusals.c
+ *	  DROP DATABASE's refusals, written once: the drop, the reset and the
+ *	  bulk drop raise the first that applies, before any session is
+ *	  touched; drop_blockers() lists every one, changing nothing.
  *
- * force_drop_database(dbname) stops at its first refusal; drop_blockers()
- * makes the same checks, in the same order, and reports each one that
- * would refuse as a row with blocks = true -- all of them at once.  Rows
- * with blocks = false say what the drop would do besides: terminate
- * sessions, drop inactive replication slots with the database, finish an
- * interrupted drop, drop a database that refuses connections.  No blocking
- * row means force_drop_database(dbname) with its default arguments would
- * succeed now, short of a session that does not exit within the timeout
- * or a background worker slot that is not free.
- *
- * Nothing is locked, signalled or written: the database's lock is not
- * taken, its holders and waiters are listed instead.  Everything is read
- * with the caller's own privileges, so what a role may not see
- * (pg_stat_activity's private columns) it does not see here either.
+ * Each refusal dropdb() raises carries its SQLSTATE and message
+ * (refusal_rules).  drop_blockers() reads with the caller's privileges,
+ * locks nothing and signals nobody.
  *
  * IDENTIFICATION
- *	  src/blockers.c
+ *	  src/core/refusals.c
  *
  *-------------------------------------------------------------------------
  */
@@ -41,32 +31,80 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/memutils.h"
+#include "replication/slot.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "compat.h"
-#include "dbreset.h"
+#include "base/args.h"
+#include "base/dbstate.h"
+#include "core/backends.h"
+#include "core/refusals.h"
 
-PG_FUNCTION_INFO_V1(dbreset_drop_blockers);
-
-/* One row of drop_blockers() */
-typedef struct DbresetBlocker
+/*
+ * DROP DATABASE's refusals that dbreset raises itself, each written once:
+ * force_drop_database(), reset_database() and force_drop_databases() raise
+ * the first that applies (dbreset_check_droppable and the checks below);
+ * drop_blockers() lists every one that applies, as a row of this kind
+ * whose detail is the message.  Those of dropdb() carry its messages and
+ * SQLSTATEs.
+ */
+typedef enum DbresetRefusal
 {
-	const char *kind;
-	char	   *object;
-	char	   *detail;
-	bool		blocks;
-} DbresetBlocker;
+	REFUSAL_PROTECTED,
+	REFUSAL_NOT_OWNER,
+	REFUSAL_TEMPLATE,
+	REFUSAL_CURRENT_DATABASE,
+	REFUSAL_ACTIVE_SLOT,
+	REFUSAL_SUBSCRIPTION,
+	REFUSAL_PREPARED
+} DbresetRefusal;
 
-/* The rows found so far, in the memory context they were made for */
-typedef struct DbresetBlockers
+typedef struct DbresetRefusalRule
 {
-	MemoryContext cxt;
-	DbresetBlocker *rows;
-	int			nrows;
-	int			maxrows;
-	int			nsessions;		/* sessions a drop would terminate */
-} DbresetBlockers;
+	const char *kind;			/* drop_blockers()'s kind */
+	int			sqlstate;
+	const char *message;		/* may name the database: %s */
+} DbresetRefusalRule;
+
+static const DbresetRefusalRule refusal_rules[] = {
+	[REFUSAL_PROTECTED] = {"protected", ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+	gettext_noop("database \"%s\" is protected by \"dbreset.protected_databases\"")},
+	[REFUSAL_NOT_OWNER] = {"privilege", ERRCODE_INSUFFICIENT_PRIVILEGE,
+	gettext_noop("must be owner of database %s")},
+	[REFUSAL_TEMPLATE] = {"template", ERRCODE_WRONG_OBJECT_TYPE,
+	gettext_noop("cannot drop a template database")},
+	[REFUSAL_CURRENT_DATABASE] = {"current_database", ERRCODE_OBJECT_IN_USE,
+	gettext_noop("cannot drop the currently open database")},
+	[REFUSAL_ACTIVE_SLOT] = {"replication_slot", ERRCODE_OBJECT_IN_USE,
+	gettext_noop("database \"%s\" is used by an active logical replication slot")},
+	[REFUSAL_SUBSCRIPTION] = {"subscription", ERRCODE_OBJECT_IN_USE,
+	gettext_noop("database \"%s\" is being used by logical replication subscription")},
+	[REFUSAL_PREPARED] = {"prepared_transaction", ERRCODE_OBJECT_IN_USE,
+	gettext_noop("database \"%s\" is being used by prepared transactions")},
+};
+
+/*
+ * refusal_message
+ *		The message of refusal r for database dbname, translated.
+ */
+static char *
+refusal_message(DbresetRefusal r, const char *dbname)
+{
+	return psprintf(_(refusal_rules[r].message), dbname);
+}
+
+/*
+ * refusal_error
+ *		Start the error report of refusal r for dbname: its SQLSTATE and
+ *		message.  For ereport(ERROR, (refusal_error(...), errdetail(...))).
+ */
+static int
+refusal_error(DbresetRefusal r, const char *dbname)
+{
+	errcode(refusal_rules[r].sqlstate);
+	return errmsg_internal("%s", refusal_message(r, dbname));
+}
 
 /*
  * add_row
@@ -92,7 +130,7 @@ add_row(DbresetBlockers *b, const char *kind, const char *object,
 }
 
 /*
- * check_execute_privilege
+ * list_execute_privilege
  *		Whether the current user may call force_drop_database() at all:
  *		EXECUTE on the extension's 1.1 declaration of it, which is REVOKEd
  *		from PUBLIC.  The function is found as a member of the extension
@@ -100,7 +138,7 @@ add_row(DbresetBlockers *b, const char *kind, const char *object,
  *		called either.  Read through SQL, from catalogs every role may read.
  */
 static void
-check_execute_privilege(DbresetBlockers *b)
+list_execute_privilege(DbresetBlockers *b)
 {
 	Oid			signature[5] = {NAMEOID, BOOLOID, INTERVALOID, INTERVALOID,
 	BOOLOID};
@@ -147,13 +185,13 @@ check_execute_privilege(DbresetBlockers *b)
 }
 
 /*
- * check_read_only
+ * list_read_only
  *		PreventCommandIfReadOnly() and PreventCommandDuringRecovery(), as
  *		force_drop_database() calls them.  On a standby every transaction
  *		is read-only: the recovery is reported, as the cause.
  */
 static void
-check_read_only(DbresetBlockers *b)
+list_read_only(DbresetBlockers *b)
 {
 	if (RecoveryInProgress())
 		add_row(b, "read_only", "server",
@@ -165,7 +203,7 @@ check_read_only(DbresetBlockers *b)
 }
 
 /*
- * check_lock_holders
+ * list_lock_holders
  *		Every other process that holds the database object's lock, or waits
  *		for it, in any mode: all conflict with the AccessExclusiveLock that
  *		force_drop_database() takes first, and that it waits for no longer
@@ -175,7 +213,7 @@ check_read_only(DbresetBlockers *b)
  *		by a prepared transaction has no process.
  */
 static void
-check_lock_holders(DbresetBlockers *b, Oid dbid)
+list_lock_holders(DbresetBlockers *b, Oid dbid)
 {
 	Oid			argtypes[1] = {OIDOID};
 	Datum		argvalues[1];
@@ -221,21 +259,22 @@ check_lock_holders(DbresetBlockers *b, Oid dbid)
 }
 
 /*
- * check_owner_template_current
+ * list_owner_template_current
  *		dbreset_check_droppable()'s first three refusals -- dropdb()'s --
  *		with their messages: not the owner, a template, the database we are
  *		connected to.
  */
 static void
-check_owner_template_current(DbresetBlockers *b, const char *dbname,
+list_owner_template_current(DbresetBlockers *b, const char *dbname,
 							 Oid dbid)
 {
 	HeapTuple	tup;
 	bool		istemplate = false;
 
 	if (!dbreset_database_ownercheck(dbid, GetUserId()))
-		add_row(b, "privilege", psprintf("database %s", dbname),
-				psprintf(_("must be owner of database %s"), dbname), true);
+		add_row(b, refusal_rules[REFUSAL_NOT_OWNER].kind,
+				psprintf("database %s", dbname),
+				refusal_message(REFUSAL_NOT_OWNER, dbname), true);
 
 	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(dbid));
 	if (HeapTupleIsValid(tup))
@@ -244,22 +283,22 @@ check_owner_template_current(DbresetBlockers *b, const char *dbname,
 		ReleaseSysCache(tup);
 	}
 	if (istemplate)
-		add_row(b, "template", dbname,
-				_("cannot drop a template database"), true);
+		add_row(b, refusal_rules[REFUSAL_TEMPLATE].kind, dbname,
+				refusal_message(REFUSAL_TEMPLATE, dbname), true);
 
 	if (dbid == MyDatabaseId)
-		add_row(b, "current_database", dbname,
-				_("cannot drop the currently open database"), true);
+		add_row(b, refusal_rules[REFUSAL_CURRENT_DATABASE].kind, dbname,
+				refusal_message(REFUSAL_CURRENT_DATABASE, dbname), true);
 }
 
 /*
- * check_replication_slots
+ * list_replication_slots
  *		The database's logical slots, from pg_replication_slots (open to
  *		everyone): an active one refuses the drop, as in dropdb(); an
  *		inactive one is dropped with the database.
  */
 static void
-check_replication_slots(DbresetBlockers *b, Oid dbid)
+list_replication_slots(DbresetBlockers *b, Oid dbid)
 {
 	Oid			argtypes[1] = {OIDOID};
 	Datum		argvalues[1];
@@ -282,26 +321,26 @@ check_replication_slots(DbresetBlockers *b, Oid dbid)
 									   SPI_tuptable->tupdesc, 2);
 
 		if (pid != NULL)
-			add_row(b, "replication_slot", slot,
+			add_row(b, refusal_rules[REFUSAL_ACTIVE_SLOT].kind, slot,
 					psprintf(_("active logical replication slot, used by process %s"),
 							 pid),
 					true);
 		else
-			add_row(b, "replication_slot", slot,
+			add_row(b, refusal_rules[REFUSAL_ACTIVE_SLOT].kind, slot,
 					_("inactive logical replication slot: it will be dropped with the database"),
 					false);
 	}
 }
 
 /*
- * check_subscriptions
+ * list_subscriptions
  *		The subscriptions that live in the database, found as
  *		CountDBSubscriptions() finds them (a scan of pg_subscription by
  *		subdbid); only their name and owner are shown, columns every role
  *		may read.
  */
 static void
-check_subscriptions(DbresetBlockers *b, Oid dbid)
+list_subscriptions(DbresetBlockers *b, Oid dbid)
 {
 	Relation	rel;
 	ScanKeyData key;
@@ -317,7 +356,7 @@ check_subscriptions(DbresetBlockers *b, Oid dbid)
 		Form_pg_subscription sub = (Form_pg_subscription) GETSTRUCT(tup);
 		char	   *owner = GetUserNameFromId(sub->subowner, true);
 
-		add_row(b, "subscription", NameStr(sub->subname),
+		add_row(b, refusal_rules[REFUSAL_SUBSCRIPTION].kind, NameStr(sub->subname),
 				psprintf(_("logical replication subscription owned by role \"%s\""),
 						 owner ? owner : "?"),
 				true);
@@ -327,13 +366,13 @@ check_subscriptions(DbresetBlockers *b, Oid dbid)
 }
 
 /*
- * check_prepared_transactions
+ * list_prepared_transactions
  *		The database's prepared transactions: force_drop_database() refuses
  *		them unless asked to roll them back (rollback_prepared, not the
  *		default).
  */
 static void
-check_prepared_transactions(DbresetBlockers *b, Oid dbid)
+list_prepared_transactions(DbresetBlockers *b, Oid dbid)
 {
 	Oid			argtypes[1] = {OIDOID};
 	Datum		argvalues[1];
@@ -356,7 +395,7 @@ check_prepared_transactions(DbresetBlockers *b, Oid dbid)
 		HeapTuple	tup = SPI_tuptable->vals[i];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 
-		add_row(b, "prepared_transaction", SPI_getvalue(tup, desc, 1),
+		add_row(b, refusal_rules[REFUSAL_PREPARED].kind, SPI_getvalue(tup, desc, 1),
 				psprintf(_("prepared by role \"%s\" at %s"),
 						 SPI_getvalue(tup, desc, 2),
 						 SPI_getvalue(tup, desc, 3)),
@@ -372,7 +411,7 @@ typedef struct SessionGroup
 } SessionGroup;
 
 /*
- * check_sessions
+ * list_sessions
  *		The sessions connected to the database, by DROP DATABASE ... WITH
  *		(FORCE)'s rules (dbreset_terminate_refusal): each one the current
  *		user may not terminate blocks, naming its pid and why; the others
@@ -380,7 +419,7 @@ typedef struct SessionGroup
  *		every DROP DATABASE stops, as a group of their own.
  */
 static void
-check_sessions(DbresetBlockers *b, Oid dbid)
+list_sessions(DbresetBlockers *b, Oid dbid)
 {
 	DbresetSession *sessions;
 	int			nsessions;
@@ -447,14 +486,14 @@ check_sessions(DbresetBlockers *b, Oid dbid)
 }
 
 /*
- * check_database_state
+ * list_database_state
  *		What the drop will do besides, from the database's own state: an
  *		invalid database (an interrupted DROP DATABASE) is dropped for good;
  *		one that refuses connections -- locked by lock_database() or closed
  *		otherwise -- is dropped all the same.
  */
 static void
-check_database_state(DbresetBlockers *b, const char *dbname, Oid dbid)
+list_database_state(DbresetBlockers *b, const char *dbname, Oid dbid)
 {
 	switch (dbreset_database_state(dbid))
 	{
@@ -465,7 +504,7 @@ check_database_state(DbresetBlockers *b, const char *dbname, Oid dbid)
 					_("an interrupted DROP DATABASE left the database invalid: dropping it finishes the drop"),
 					false);
 			break;
-		case DBRESET_DB_LOCKED:
+		case DBRESET_DB_MAINTENANCE:
 			add_row(b, "locked", dbname,
 					_("connections are not allowed: locked by dbreset.lock_database()"),
 					false);
@@ -511,8 +550,8 @@ blocker_cmp(const void *a, const void *b)
  *		force_drop_databases(), which needs no EXECUTE on
  *		force_drop_database() -- that row is left out.
  */
-static DbresetBlockers *
-collect_blockers(const char *dbname, Oid dbid, bool for_batch)
+DbresetBlockers *
+dbreset_collect_blockers(const char *dbname, Oid dbid, bool for_batch)
 {
 	DbresetBlockers *b = palloc0(sizeof(DbresetBlockers));
 
@@ -527,24 +566,22 @@ collect_blockers(const char *dbname, Oid dbid, bool for_batch)
 		elog(ERROR, "SPI_connect failed");
 
 	if (!for_batch)
-		check_execute_privilege(b);
-	check_read_only(b);
+		list_execute_privilege(b);
+	list_read_only(b);
 	if (dbreset_is_protected(dbname, dbreset_protected_databases))
-		add_row(b, "protected", dbname,
-				psprintf(_("database \"%s\" is protected by \"%s\""),
-						 dbname, "dbreset.protected_databases"),
-				true);
-	check_lock_holders(b, dbid);
-	check_owner_template_current(b, dbname, dbid);
-	check_replication_slots(b, dbid);
-	check_subscriptions(b, dbid);
-	check_prepared_transactions(b, dbid);
+		add_row(b, refusal_rules[REFUSAL_PROTECTED].kind, dbname,
+				refusal_message(REFUSAL_PROTECTED, dbname), true);
+	list_lock_holders(b, dbid);
+	list_owner_template_current(b, dbname, dbid);
+	list_replication_slots(b, dbid);
+	list_subscriptions(b, dbid);
+	list_prepared_transactions(b, dbid);
 	SPI_finish();
 	PopActiveSnapshot();
 
 	/* reads the backend status afresh, after SPI is done with it */
-	check_sessions(b, dbid);
-	check_database_state(b, dbname, dbid);
+	list_sessions(b, dbid);
+	list_database_state(b, dbname, dbid);
 
 	qsort(b->rows, b->nrows, sizeof(DbresetBlocker), blocker_cmp);
 	return b;
@@ -564,7 +601,7 @@ collect_blockers(const char *dbname, Oid dbid, bool for_batch)
 char *
 dbreset_blockers_summary(const char *dbname, Oid dbid, int *nsessions)
 {
-	DbresetBlockers *b = collect_blockers(dbname, dbid, true);
+	DbresetBlockers *b = dbreset_collect_blockers(dbname, dbid, true);
 	StringInfoData buf;
 	int			i;
 
@@ -582,71 +619,147 @@ dbreset_blockers_summary(const char *dbname, Oid dbid, int *nsessions)
 	return buf.len > 0 ? buf.data : NULL;
 }
 
-/*
- * dbreset.drop_blockers(dbname name)
- *		RETURNS TABLE (kind text, object text, detail text, blocks boolean)
- *
- *		Every reason force_drop_database(dbname) -- with its default
- *		arguments, called by the current user -- would fail now (blocks =
- *		true), and what it would do besides (blocks = false), changing
- *		nothing.  Rows come blocking first, then by kind and object:
- *
- *		privilege		no EXECUTE on force_drop_database(); not the owner
- *		read_only		a read-only transaction, or a standby
- *		protected		named in dbreset.protected_databases
- *		lock			a process (or prepared transaction) that holds or
- *						waits for a lock on the database
- *		template, current_database
- *		replication_slot	active: blocks; inactive: dropped with it
- *		subscription
- *		prepared_transaction
- *		session			one the user may not terminate (blocks, with the
- *						reason); the others counted per role and application
- *		invalid, locked, closed		the database's state (never blocks)
- *
- *		How force_drop_database() is called is not the database's business
- *		and is not reported: it also refuses to run inside a transaction
- *		block or a subtransaction, or after its transaction has written
- *		(25001) -- so a call of drop_blockers() inside a transaction block
- *		may show no blocking row where force_drop_database() in the same
- *		place would still fail.  Nor are the failures that only the attempt
- *		can tell: a session that does not exit within the timeout, no free
- *		background worker slot.
- *
- *		NULL or the empty name are refused as by force_drop_database(); a
- *		database that does not exist is 3D000, as force_drop_database()
- *		without if_exists.  Open to everyone: it reads what each role may
- *		read, with pg_stat_activity's visibility rule for queries.
- */
-Datum
-dbreset_drop_blockers(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *dbname = dbreset_get_dbname_arg(fcinfo, 0);
-	Oid			dbid = get_database_oid(dbname, true);
-	DbresetBlockers *b;
-	int			i;
 
-	if (!OidIsValid(dbid))
+/*
+ * dbreset_check_prepared_transactions
+ *		Refuse a database with prepared transactions, naming their gids.
+ *		Core refuses them too, but only after WITH (FORCE) would have been
+ *		the next step; we refuse before any session is terminated -- and
+ *		again once they have gone: a session given a grace may have
+ *		prepared a transaction meanwhile.  "late", for that second look,
+ *		says what was not done ("The database was not dropped.").
+ */
+void
+dbreset_check_prepared_transactions(const char *dbname, Oid dbid, const char *late)
+{
+	uint64		ngids;
+	char	   *gids = dbreset_prepared_transactions(dbid, &ngids);
+
+	if (ngids > 0 && late == NULL)
+		ereport(ERROR,
+				(refusal_error(REFUSAL_PREPARED, dbname),
+				 errdetail_plural("Prepared transaction %s uses the database. No session was terminated.",
+								  "Prepared transactions %s use the database. No session was terminated.",
+								  (unsigned long) ngids, gids),
+				 errhint("Commit or roll them back with COMMIT PREPARED or ROLLBACK PREPARED.")));
+	if (ngids > 0)
+		ereport(ERROR,
+				(refusal_error(REFUSAL_PREPARED, dbname),
+				 errdetail_plural("Prepared transaction %s was prepared while the sessions were ending. The sessions were terminated. %s",
+								  "Prepared transactions %s were prepared while the sessions were ending. The sessions were terminated. %s",
+								  (unsigned long) ngids, gids, late),
+				 errhint("Commit or roll them back with COMMIT PREPARED or ROLLBACK PREPARED.")));
+}
+
+/*
+ * dbreset_check_droppable
+ *		Every refusal dropdb() would raise, in dropdb()'s order and with its
+ *		messages, made while we hold the database lock and before any
+ *		session is terminated.  Prepared transactions are no refusal when
+ *		they are to be rolled back first (dbreset_end_sessions_and_run).
+ */
+void
+dbreset_check_droppable(const char *dbname, Oid dbid, bool rollback_prepared)
+{
+	HeapTuple	tup;
+	bool		istemplate;
+	int			nslots;
+	int			nslots_active;
+	int			nsubscriptions;
+
+	/* a reset looks before anything is locked: it may be gone by now */
+	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(dbid));
+	if (!HeapTupleIsValid(tup))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_DATABASE),
 				 errmsg("database \"%s\" does not exist", dbname)));
+	istemplate = ((Form_pg_database) GETSTRUCT(tup))->datistemplate;
+	ReleaseSysCache(tup);
 
-	dbreset_init_materialized_srf(fcinfo);
-	b = collect_blockers(dbname, dbid, false);
+	if (!dbreset_database_ownercheck(dbid, GetUserId()))
+		ereport(ERROR, (refusal_error(REFUSAL_NOT_OWNER, dbname)));
 
-	for (i = 0; i < b->nrows; i++)
-	{
-		Datum		values[4];
-		bool		nulls[4] = {false, false, false, false};
+	if (istemplate)
+		ereport(ERROR, (refusal_error(REFUSAL_TEMPLATE, dbname)));
 
-		values[0] = CStringGetTextDatum(b->rows[i].kind);
-		values[1] = CStringGetTextDatum(b->rows[i].object);
-		values[2] = CStringGetTextDatum(b->rows[i].detail);
-		values[3] = BoolGetDatum(b->rows[i].blocks);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
-							 values, nulls);
-	}
+	if (dbid == MyDatabaseId)
+		ereport(ERROR, (refusal_error(REFUSAL_CURRENT_DATABASE, dbname)));
 
-	return (Datum) 0;
+	(void) ReplicationSlotsCountDBSlots(dbid, &nslots, &nslots_active);
+	if (nslots_active > 0)
+		ereport(ERROR,
+				(refusal_error(REFUSAL_ACTIVE_SLOT, dbname),
+				 errdetail_plural("There is %d active slot.",
+								  "There are %d active slots.",
+								  nslots_active, nslots_active)));
+
+	if ((nsubscriptions = CountDBSubscriptions(dbid)) > 0)
+		ereport(ERROR,
+				(refusal_error(REFUSAL_SUBSCRIPTION, dbname),
+				 errdetail_plural("There is %d subscription.",
+								  "There are %d subscriptions.",
+								  nsubscriptions, nsubscriptions)));
+
+	if (!rollback_prepared)
+		dbreset_check_prepared_transactions(dbname, dbid, NULL);
+}
+
+/*
+ * dbreset_check_may_roll_back
+ *		What rolling back the prepared transactions of database dbname
+ *		(dbid) needs, checked before any session is terminated -- and again
+ *		once they have gone ("late"), since one may have prepared a
+ *		transaction meanwhile.  ROLLBACK PREPARED's own check (LockGXact in
+ *		twophase.c): each was prepared by the current user, or it is a
+ *		superuser.  And, since core finishes a prepared transaction only
+ *		from its own database, the worker must be able to connect to it as
+ *		the caller's authenticated user: CONNECT, as CheckMyDatabase()
+ *		checks even for a background worker.
+ */
+void
+dbreset_check_may_roll_back(const char *dbname, Oid dbid, bool late)
+{
+	Oid			authuser = GetAuthenticatedUserId();
+	const char *outcome = late ?
+		_("The sessions were terminated, but the database was not dropped.") :
+		_("No session was terminated.");
+	List	   *others;
+
+	if (dbreset_list_prepared(dbid, InvalidOid) == NIL)
+		return;
+
+	if (!superuser_arg(authuser) &&
+		dbreset_database_aclcheck(dbid, authuser, ACL_CONNECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for database %s", dbname),
+				 errdetail("Rolling back its prepared transactions needs to connect to it as user \"%s\". %s",
+						   GetUserNameFromId(authuser, false), outcome)));
+
+	if (superuser())
+		return;
+	others = dbreset_list_prepared(dbid, GetUserId());
+	if (others != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to finish prepared transaction \"%s\"",
+						(const char *) linitial(others)),
+				 errdetail_internal("%s", outcome),
+				 errhint("Must be superuser or the user that prepared the transaction.")));
+}
+
+/*
+ * dbreset_check_not_protected
+ *		Refuse a database named in protected, a value of
+ *		dbreset.protected_databases (dbreset_is_protected).  The check is by name, and so is the
+ *		worker's lookup, so a rename in between cannot slip a protected
+ *		database through.
+ */
+void
+dbreset_check_not_protected(const char *dbname, const char *protected)
+{
+	if (dbreset_is_protected(dbname, protected))
+		ereport(ERROR,
+				(refusal_error(REFUSAL_PROTECTED, dbname),
+				 errhint("A superuser can remove it from the setting to drop it.")));
 }

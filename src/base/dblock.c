@@ -2,17 +2,14 @@
  *
  * dblock.c
  *	  Taking a database object's lock by name, bounded by the caller's
- *	  timeout, and saying who holds it when the timeout expires.
+ *	  timeout, and naming who holds it when the timeout expires.
  *
- * Every operation starts here: AccessExclusiveLock on a database that is
- * about to be dropped keeps new connections out (they wait for the lock in
- * InitPostgres, superusers and background workers included), and
- * ShareLock on a database that is about to be copied -- the mode CREATE
- * DATABASE takes on its template -- does the same for the source while
- * leaving its existing sessions alone.
+ * AccessExclusiveLock holds new connections to a database off (they wait
+ * for it in InitPostgres); ShareLock, CREATE DATABASE's mode on its
+ * template, does the same while leaving existing sessions alone.
  *
  * IDENTIFICATION
- *	  src/dblock.c
+ *	  src/base/dblock.c
  *
  *-------------------------------------------------------------------------
  */
@@ -26,7 +23,7 @@
 #include "utils/guc.h"
 
 #include "compat.h"
-#include "dbreset.h"
+#include "base/dblock.h"
 
 /*
  * lock_holders
@@ -172,54 +169,6 @@ dbreset_relock_database(const char *dbname, Oid dbid, LOCKMODE mode,
 	if (get_database_oid(dbname, true) == dbid)
 		return dbid;
 	UnlockSharedObject(DatabaseRelationId, dbid, 0, mode);
-	return InvalidOid;
-}
-
-/*
- * dbreset_job_lock_existing_database
- *		Hand the caller's lock on database dbid, taken with
- *		dbreset_lock_existing_database(), over to the worker of job
- *		(dbreset_job_take_lock): 3D000 if it was dropped or renamed
- *		meanwhile.
- */
-Oid
-dbreset_job_lock_existing_database(DbresetJobHandle *job, const char *dbname,
-								   Oid dbid, LOCKMODE mode, int timeout_ms)
-{
-	dbid = dbreset_job_take_lock(job, dbname, dbid, mode, timeout_ms, true);
-	if (!OidIsValid(dbid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_DATABASE),
-				 errmsg("database \"%s\" does not exist", dbname)));
-	return dbid;
-}
-
-/*
- * dbreset_job_lock_database
- *		Have the worker of job take the lock on database dbname (found as
- *		dbid) itself, nothing handed over (dbreset_job_take_lock), looking
- *		the name up again if it was dropped, renamed or created anew while
- *		the worker waited, as dbreset_acquire_database_lock() does.  Returns
- *		the OID the worker holds locked, or InvalidOid if there is no longer
- *		a database of that name.
- *
- *		The worker queues for the lock, not the caller: whoever queues
- *		behind it -- a connection -- waits until the job is done, rather
- *		than getting in while a lock is handed from caller to worker.
- */
-Oid
-dbreset_job_lock_database(DbresetJobHandle *job, const char *dbname,
-						  Oid dbid, LOCKMODE mode, int timeout_ms)
-{
-	while (OidIsValid(dbid))
-	{
-		Oid			locked = dbreset_job_take_lock(job, dbname, dbid, mode,
-												   timeout_ms, false);
-
-		if (OidIsValid(locked))
-			return locked;
-		dbid = get_database_oid(dbname, true);
-	}
 	return InvalidOid;
 }
 

@@ -1,31 +1,14 @@
 /*-------------------------------------------------------------------------
  *
  * copy.c
- *	  What reset_database(), clone_database() and snapshot_database() share:
- *	  holding the source database still while it is copied, the checks
- *	  CREATE DATABASE ... TEMPLATE would make, the copy strategy, and the
- *	  copy job itself.
- *
- * CREATE DATABASE takes ShareLock on its source, then fails with "source
- * database is being accessed by other users" if anyone else is connected
- * to it after about 5 s.  On the caller's side we take the same ShareLock
- * first, bounded by the caller's timeout: new connections to the source
- * wait for it (InitPostgres takes RowExclusiveLock on the database), while
- * its existing sessions carry on.  Those are then waited for, or
- * terminated when the caller asked for that, so that the worker's CREATE
- * DATABASE finds the source free.  Every refusal comes before anything is
- * copied or dropped.
- *
- * The copy strategy (15+) is chosen by the source's size: WAL_LOG writes
- * every block through the WAL, which wins for small databases; FILE_COPY
- * copies files and costs two checkpoints, which wins above
- * dbreset.file_copy_threshold -- and always when file_copy_method is
- * clone (18+), where the files are cloned by the filesystem, and when a
- * reset re-creates a database under its old OID with wal_level = minimal
- * (see choose_strategy).
+ *	  CREATE DATABASE from a template, for reset, clone and snapshot: the
+ *	  checks createdb() makes, made before anything is dropped; the wait
+ *	  for the source's sessions; the choice of strategy (WAL_LOG, or
+ *	  FILE_COPY from dbreset.file_copy_threshold on, 15+; 18+ clones with
+ *	  file_copy_method = clone); and the copy job.
  *
  * IDENTIFICATION
- *	  src/copy.c
+ *	  src/core/copy.c
  *
  *-------------------------------------------------------------------------
  */
@@ -56,10 +39,38 @@
 #include "utils/timestamp.h"
 
 #include "compat.h"
-#include "dbreset.h"
+#include "base/dblock.h"
+#include "base/dbstate.h"
+#include "base/utility.h"
+#include "core/copy.h"
+#include "core/ending.h"
+#include "core/job.h"
+#include "core/props.h"
 
-/* GUC: source size (kB) from which FILE_COPY is used rather than WAL_LOG */
-int			dbreset_file_copy_threshold = 100 * 1024;
+/* dbreset.file_copy_threshold: source size (kB) from which FILE_COPY is used */
+static int	dbreset_file_copy_threshold = 100 * 1024;
+
+/*
+ * dbreset_copy_define_settings
+ *		Define dbreset.file_copy_threshold.
+ */
+void
+dbreset_copy_define_settings(void)
+{
+	DefineCustomIntVariable("dbreset.file_copy_threshold",
+							"Size of a source database from which copies "
+							"use the FILE_COPY strategy rather than WAL_LOG.",
+							"WAL_LOG writes every block through the WAL and "
+							"wins for small databases; FILE_COPY costs two "
+							"checkpoints and wins for large ones. PostgreSQL "
+							"15 and later.",
+							&dbreset_file_copy_threshold,
+							100 * 1024,
+							0, INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+}
 
 /*
  * check_collation_version
@@ -359,28 +370,66 @@ dbreset_check_copy_into(const char *srcname, Oid srcid,
 	ReleaseSysCache(dbtup);
 }
 
+/* What a copy's timeout report needs to know (source_timed_out) */
+typedef struct SourceWait
+{
+	bool		terminate;
+	const char *hint;
+} SourceWait;
+
+/*
+ * source_timed_out
+ *		The copy's report of sessions still on its source after the
+ *		timeout: CREATE DATABASE's message (DbresetEnding.timed_out).
+ */
+static void
+source_timed_out(const char *srcname, const int *pids, int npids,
+				 const DbresetEnding *ending)
+{
+	const SourceWait *wait = (const SourceWait *) ending->arg;
+	StringInfoData list;
+	int			i;
+
+	initStringInfo(&list);
+	for (i = 0; i < npids; i++)
+		appendStringInfo(&list, "%s%d", i > 0 ? ", " : "", pids[i]);
+
+	if (wait->terminate)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("source database \"%s\" is being accessed by other users",
+						srcname),
+				 errdetail_plural("Process %s was sent the signal to terminate but is still connected after %d ms. Nothing was copied.",
+								  "Processes %s were sent the signal to terminate but are still connected after %d ms. Nothing was copied.",
+								  npids, list.data, ending->timeout_ms)));
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_IN_USE),
+			 errmsg("source database \"%s\" is being accessed by other users",
+					srcname),
+			 errdetail_plural("Process %s is still connected after %d ms. Nothing was copied or dropped.",
+							  "Processes %s are still connected after %d ms. Nothing was copied or dropped.",
+							  npids, list.data, ending->timeout_ms),
+			 wait->hint ? errhint("%s", wait->hint) : 0));
+}
+
 /*
  * dbreset_wait_for_source
  *		With the source locked in ShareLock mode (no new sessions), see its
- *		existing sessions leave within timeout_ms -- terminating them first
- *		when asked to, with what pg_terminate_backend() would require --
- *		so that CREATE DATABASE finds nobody there.  Prepared transactions
- *		on the source are refused at once.  Autovacuum workers are left to
- *		CREATE DATABASE, which stops them itself.
+ *		existing sessions leave within timeout_ms -- ending them first
+ *		when asked to, with what pg_terminate_backend() would require
+ *		(dbreset_end_sessions) -- so that CREATE DATABASE finds nobody
+ *		there.  Prepared transactions on the source are refused at once.
+ *		Autovacuum workers are left to CREATE DATABASE, which stops them
+ *		itself.
  */
 void
 dbreset_wait_for_source(const char *srcname, Oid srcid, int timeout_ms,
 						bool terminate, const char *hint)
 {
-	DbresetSession *all;
-	DbresetSession *sessions;
-	int			nall;
-	int			nsessions = 0;
-	int		   *remaining;
-	int			nremaining;
+	SourceWait	wait;
+	DbresetEnding ending;
 	uint64		ngids;
 	char	   *gids;
-	int			i;
 
 	gids = dbreset_prepared_transactions(srcid, &ngids);
 	if (ngids > 0)
@@ -393,49 +442,15 @@ dbreset_wait_for_source(const char *srcname, Oid srcid, int timeout_ms,
 								  (unsigned long) ngids, gids),
 				 errhint("Commit or roll them back with COMMIT PREPARED or ROLLBACK PREPARED.")));
 
-	/* dbreset's own idle workers are no sessions to wait for: they leave */
-	dbreset_pool_evict(srcid, timeout_ms);
-	all = dbreset_collect_sessions(srcid, &nall);
-	sessions = palloc(sizeof(DbresetSession) * Max(nall, 1));
-	for (i = 0; i < nall; i++)
-		if (!all[i].is_autovacuum)
-			sessions[nsessions++] = all[i];
-	if (nsessions == 0)
-		return;
-
-	if (terminate)
-	{
-		dbreset_check_terminate_all(sessions, nsessions, false);
-		dbreset_signal_sessions(sessions, nsessions);
-	}
-
-	nremaining = dbreset_wait_for_exit(srcid, sessions, nsessions,
-									   timeout_ms, &remaining);
-	if (nremaining > 0)
-	{
-		StringInfoData list;
-
-		initStringInfo(&list);
-		for (i = 0; i < nremaining; i++)
-			appendStringInfo(&list, "%s%d", i > 0 ? ", " : "", remaining[i]);
-
-		if (terminate)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_IN_USE),
-					 errmsg("source database \"%s\" is being accessed by other users",
-							srcname),
-					 errdetail_plural("Process %s was sent the signal to terminate but is still connected after %d ms. Nothing was copied.",
-									  "Processes %s were sent the signal to terminate but are still connected after %d ms. Nothing was copied.",
-									  nremaining, list.data, timeout_ms)));
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_IN_USE),
-				 errmsg("source database \"%s\" is being accessed by other users",
-						srcname),
-				 errdetail_plural("Process %s is still connected after %d ms. Nothing was copied or dropped.",
-								  "Processes %s are still connected after %d ms. Nothing was copied or dropped.",
-								  nremaining, list.data, timeout_ms),
-				 hint ? errhint("%s", hint) : 0));
-	}
+	wait.terminate = terminate;
+	wait.hint = hint;
+	memset(&ending, 0, sizeof(ending));
+	ending.timeout_ms = timeout_ms;
+	ending.wait_only = !terminate;
+	ending.skip_autovacuum = true;
+	ending.timed_out = source_timed_out;
+	ending.arg = &wait;
+	(void) dbreset_end_sessions(srcname, srcid, &ending);
 }
 
 /*
@@ -607,48 +622,10 @@ dbreset_run_create(const DbresetCopyArgs *args, const char *sql)
 }
 
 /*
- * dbreset_run_utility
- *		Run one utility statement of ours (CREATE DATABASE, COMMENT ON
- *		DATABASE) as a top-level statement through ProcessUtility, as the
- *		drop does, so that audit hooks and pg_stat_activity see it.  Worker
- *		side only.
- */
-void
-dbreset_run_utility(const char *sql)
-{
-	List	   *parsetree = pg_parse_query(sql);
-	RawStmt    *raw;
-	PlannedStmt *pstmt = makeNode(PlannedStmt);
-	const char *saved_query;
-
-	if (list_length(parsetree) != 1)
-		elog(ERROR, "dbreset built an invalid statement: %s", sql);
-	raw = linitial_node(RawStmt, parsetree);
-
-	pstmt->commandType = CMD_UTILITY;
-	pstmt->canSetTag = true;
-	pstmt->utilityStmt = raw->stmt;
-	pstmt->stmt_location = 0;
-	pstmt->stmt_len = (int) strlen(sql);
-
-	/* run in the caller (a swap), the caller's statement shows again after */
-	saved_query = debug_query_string;
-	debug_query_string = sql;
-	pgstat_report_activity(STATE_RUNNING, sql);
-	dbreset_process_utility(pstmt, sql);
-	debug_query_string = saved_query;
-	if (saved_query)
-		pgstat_report_activity(STATE_RUNNING, saved_query);
-
-	/* what follows in the same transaction sees what it did */
-	CommandCounterIncrement();
-}
-
-/*
  * copy_job_run
  *		The clone and snapshot job, in the worker: CREATE DATABASE from the
- *		source, which the worker holds in ShareLock mode (taken over from
- *		the caller) with nobody on it.
+ *		source, which the worker holds in ShareLock mode (it took the lock
+ *		itself: dbreset_job_lock_source) with nobody on it.
  *		A snapshot is sealed and gets a comment saying what and when, in a
  *		second transaction once the copy has committed; from that commit on
  *		the job is past its point of no return.  The result is the strategy
@@ -677,7 +654,4 @@ copy_job_run(const void *argp, StringInfo result)
 	}
 }
 
-const DbresetJob dbreset_copy_job = {
-	.name = "dbreset: copy database",
-	.run = copy_job_run,
-};
+DBRESET_JOB(dbreset_copy_job, "dbreset: copy database", copy_job_run);

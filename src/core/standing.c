@@ -1,45 +1,17 @@
 /*-------------------------------------------------------------------------
  *
- * pool.c
- *	  Standing workers: a dbreset background worker that has finished a job
- *	  stays, idle, for the next job of a caller of the same database and
- *	  authenticated user, so that a call does not pay for a worker's start
- *	  (a fork and a connection: on a small machine, more than a DROP
- *	  DATABASE of an empty database costs).
+ * standing.c
+ *	  Standing workers: a job's worker that, once done, stays connected and
+ *	  waits for the next job of its database and user, so that a call finds
+ *	  a warm worker instead of starting one.
  *
- * A worker connects once, to one database as one user, so it serves one
- * (database, authenticated user) pair for life: the caller's database,
- * since the job runs there, and the caller's login role, since what the
- * job may do depends on it (CONNECT, the role's settings).  Each job brings
- * its caller's current user and security context (worker.c).
- *
- * The idle workers are listed in shared memory, in a small array of slots
- * under a spinlock.  With dbreset in shared_preload_libraries the array is
- * in the main shared memory, on every major; otherwise, on PostgreSQL 17
- * and later, in a DSM segment found by name (GetNamedDSMSegment); on older
- * majors without preloading there is no array, and every call starts a
- * worker of its own, which exits after its job.
- *
- * A caller claims an idle worker of its pair by writing its job's segment
- * handle into the worker's slot and setting the worker's latch.  A worker
- * that finishes a job takes a slot -- unless dbreset.worker_idle_timeout
- * is 0 or dbreset.max_idle_workers are idle already -- and waits there.  It
- * leaves, freeing its slot and its max_worker_processes slot, when:
- *
- *	- it has been idle for dbreset.worker_idle_timeout;
- *	- anyone holds a lock on its database that keeps new sessions out (a
- *	  DROP DATABASE, ALTER DATABASE ... RENAME or SET TABLESPACE, a CREATE
- *	  DATABASE copying it): an idle worker must never be why those fail or
- *	  wait, and it looks every DBRESET_IDLE_POLL_MS;
- *	- dbreset itself wants its database empty (dbreset_pool_evict): at once;
- *	- it is terminated (shutdown, pg_terminate_backend): its slot goes in a
- *	  before_shmem_exit callback.
- *
- * A job that fails ends its worker (worker.c), so no error state is ever
- * carried into the next job.
+ * The roster of standing workers lives in the DSM registry (17+) or, with
+ * dbreset in shared_preload_libraries, in the main shared memory.  A
+ * worker that anyone else needs out of its database leaves at once.
+ * Settings: dbreset.worker_idle_timeout, dbreset.max_idle_workers.
  *
  * IDENTIFICATION
- *	  src/pool.c
+ *	  src/core/standing.c
  *
  *-------------------------------------------------------------------------
  */
@@ -60,15 +32,16 @@
 #include "utils/timestamp.h"
 
 #include "compat.h"
-#include "dbreset.h"
+#include "core/backends.h"
+#include "core/standing.h"
 
 /* How many standing workers can be listed at once, idle or busy */
-#define DBRESET_POOL_SLOTS		32
+#define DBRESET_ROSTER_SLOTS		32
 
-/* How often an idle worker looks whether someone wants its database */
+/* How often a standing worker looks whether someone wants its database */
 #define DBRESET_IDLE_POLL_MS	100
 
-/* How often dbreset_pool_evict() looks whether the evicted have gone */
+/* How often dbreset_standing_evict() looks whether the evicted have gone */
 #define DBRESET_EVICT_POLL_MS	1
 
 /* What a slot's worker is doing */
@@ -80,7 +53,7 @@ typedef enum DbresetSlotState
 	DBRESET_SLOT_LEAVING		/* evicted: exits without another job */
 } DbresetSlotState;
 
-typedef struct DbresetPoolSlot
+typedef struct DbresetRosterSlot
 {
 	DbresetSlotState state;
 	int			pid;
@@ -88,59 +61,57 @@ typedef struct DbresetPoolSlot
 	Oid			database_id;
 	Oid			user_id;		/* authenticated user */
 	dsm_handle	job;
-} DbresetPoolSlot;
+} DbresetRosterSlot;
 
-typedef struct DbresetPool
+typedef struct DbresetRoster
 {
 	slock_t		mutex;
-	DbresetPoolSlot slots[DBRESET_POOL_SLOTS];
-} DbresetPool;
+	DbresetRosterSlot slots[DBRESET_ROSTER_SLOTS];
+} DbresetRoster;
 
 /* GUC variables */
 int			dbreset_worker_idle_timeout = 5000;
 int			dbreset_max_idle_workers = 2;
 
 /* This process's pointer to the array, once looked up */
-static DbresetPool *Pool = NULL;
+static DbresetRoster *Roster = NULL;
 
 /* Worker side: our slot, or -1 */
 static int	MySlot = -1;
 static bool MySlotCleanupRegistered = false;
 
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
-#if PG_VERSION_NUM >= 150000
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-#endif
+static dbreset_shmem_request_hook_type prev_shmem_request_hook = NULL;
 
 /*
- * pool_init
+ * roster_init
  *		Initialize a new array: every slot free.
  */
 static void
-pool_init(DbresetPool *pool)
+roster_init(DbresetRoster *roster)
 {
-	SpinLockInit(&pool->mutex);
-	memset(pool->slots, 0, sizeof(pool->slots));
+	SpinLockInit(&roster->mutex);
+	memset(roster->slots, 0, sizeof(roster->slots));
 }
 
 #ifdef DBRESET_HAVE_DSM_REGISTRY
 /*
- * pool_init_dsm
+ * roster_init_dsm
  *		GetNamedDSMSegment()'s initialization callback.
  */
-DBRESET_DSM_INIT_CALLBACK(pool_init_dsm)
+DBRESET_DSM_INIT_CALLBACK(roster_init_dsm)
 {
-	pool_init((DbresetPool *) ptr);
+	roster_init((DbresetRoster *) ptr);
 }
 #endif
 
 /*
- * pool_shmem_startup
+ * roster_shmem_startup
  *		shmem_startup_hook, with dbreset preloaded: find or create the array
  *		in the main shared memory.
  */
 static void
-pool_shmem_startup(void)
+roster_shmem_startup(void)
 {
 	bool		found;
 
@@ -148,34 +119,32 @@ pool_shmem_startup(void)
 		prev_shmem_startup_hook();
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	Pool = ShmemInitStruct("dbreset standing workers", sizeof(DbresetPool),
+	Roster = ShmemInitStruct("dbreset standing workers", sizeof(DbresetRoster),
 						   &found);
 	if (!found)
-		pool_init(Pool);
+		roster_init(Roster);
 	LWLockRelease(AddinShmemInitLock);
 }
 
-#if PG_VERSION_NUM >= 150000
 /*
- * pool_shmem_request
+ * roster_shmem_request
  *		shmem_request_hook (15+): ask for the array's space.
  */
 static void
-pool_shmem_request(void)
+roster_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-	RequestAddinShmemSpace(sizeof(DbresetPool));
+	RequestAddinShmemSpace(sizeof(DbresetRoster));
 }
-#endif
 
 /*
- * dbreset_pool_define
+ * dbreset_standing_define_settings
  *		From _PG_init: define the settings and, when preloaded, ask for the
  *		array's shared memory.
  */
 void
-dbreset_pool_define(void)
+dbreset_standing_define_settings(void)
 {
 	DefineCustomIntVariable("dbreset.worker_idle_timeout",
 							"How long a dbreset background worker waits, "
@@ -197,79 +166,76 @@ dbreset_pool_define(void)
 							"parallel query and logical replication share.",
 							&dbreset_max_idle_workers,
 							2,
-							0, DBRESET_POOL_SLOTS / 2,
+							0, DBRESET_ROSTER_SLOTS / 2,
 							PGC_SIGHUP,
 							0,
 							NULL, NULL, NULL);
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;
-#if PG_VERSION_NUM >= 150000
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = pool_shmem_request;
-#else
-	RequestAddinShmemSpace(sizeof(DbresetPool));
-#endif
+	dbreset_install_shmem_request(&prev_shmem_request_hook,
+								  roster_shmem_request,
+								  sizeof(DbresetRoster));
 	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = pool_shmem_startup;
+	shmem_startup_hook = roster_shmem_startup;
 }
 
 /*
- * get_pool
+ * get_roster
  *		The array, or NULL where there is none: not preloaded, before 17.
  */
-static DbresetPool *
-get_pool(void)
+static DbresetRoster *
+get_roster(void)
 {
 #ifdef DBRESET_HAVE_DSM_REGISTRY
-	if (Pool == NULL)
+	if (Roster == NULL)
 	{
 		bool		found;
 
-		Pool = dbreset_get_named_dsm("dbreset standing workers",
-									 sizeof(DbresetPool), pool_init_dsm,
+		Roster = dbreset_get_named_dsm("dbreset standing workers",
+									 sizeof(DbresetRoster), roster_init_dsm,
 									 &found);
 	}
 #endif
-	return Pool;
+	return Roster;
 }
 
 /*
- * pool_if_on
+ * roster_if_on
  *		The array, if standing workers are on (neither setting is 0) and
  *		there is one.
  */
-static DbresetPool *
-pool_if_on(void)
+static DbresetRoster *
+roster_if_on(void)
 {
 	if (dbreset_worker_idle_timeout == 0 || dbreset_max_idle_workers == 0)
 		return NULL;
-	return get_pool();
+	return get_roster();
 }
 
 /*
- * dbreset_pool_claim
- *		Caller side: hand the job whose segment is "job" to an idle worker
+ * dbreset_standing_claim
+ *		Caller side: hand the job whose segment is "job" to a standing worker
  *		of this session's database and authenticated user, if there is one
  *		and standing workers are on.  Returns whether one took it, with its
  *		PGPROC and pid.
  */
 bool
-dbreset_pool_claim(dsm_handle job, PGPROC **proc, int *pid)
+dbreset_standing_claim(dsm_handle job, PGPROC **proc, int *pid)
 {
-	DbresetPool *pool = pool_if_on();
+	DbresetRoster *roster = roster_if_on();
 	Oid			userid = GetAuthenticatedUserId();
 	int			i;
 
 	*proc = NULL;
 	*pid = 0;
-	if (pool == NULL)
+	if (roster == NULL)
 		return false;
 
-	SpinLockAcquire(&pool->mutex);
-	for (i = 0; i < DBRESET_POOL_SLOTS; i++)
+	SpinLockAcquire(&roster->mutex);
+	for (i = 0; i < DBRESET_ROSTER_SLOTS; i++)
 	{
-		DbresetPoolSlot *slot = &pool->slots[i];
+		DbresetRosterSlot *slot = &roster->slots[i];
 
 		if (slot->state == DBRESET_SLOT_IDLE &&
 			slot->database_id == MyDatabaseId && slot->user_id == userid)
@@ -281,7 +247,7 @@ dbreset_pool_claim(dsm_handle job, PGPROC **proc, int *pid)
 			break;
 		}
 	}
-	SpinLockRelease(&pool->mutex);
+	SpinLockRelease(&roster->mutex);
 
 	if (*proc == NULL)
 		return false;
@@ -290,60 +256,60 @@ dbreset_pool_claim(dsm_handle job, PGPROC **proc, int *pid)
 }
 
 /*
- * dbreset_pool_idle_pids
- *		The pids of the idle workers on database dbid (InvalidOid: on any),
+ * dbreset_standing_pids
+ *		The pids of the standing workers on database dbid (InvalidOid: on any),
  *		as a palloc'd array; *npids counts them.  They are left out of the
- *		sessions a call lists and terminates: dbreset_pool_evict() sends
+ *		sessions a call lists and terminates: dbreset_standing_evict() sends
  *		them away instead.
  */
 int *
-dbreset_pool_idle_pids(Oid dbid, int *npids)
+dbreset_standing_pids(Oid dbid, int *npids)
 {
-	DbresetPool *pool = get_pool();
-	int		   *pids = palloc(sizeof(int) * DBRESET_POOL_SLOTS);
+	DbresetRoster *roster = get_roster();
+	int		   *pids = palloc(sizeof(int) * DBRESET_ROSTER_SLOTS);
 	int			i;
 
 	*npids = 0;
-	if (pool == NULL)
+	if (roster == NULL)
 		return pids;
-	SpinLockAcquire(&pool->mutex);
-	for (i = 0; i < DBRESET_POOL_SLOTS; i++)
+	SpinLockAcquire(&roster->mutex);
+	for (i = 0; i < DBRESET_ROSTER_SLOTS; i++)
 	{
-		DbresetPoolSlot *slot = &pool->slots[i];
+		DbresetRosterSlot *slot = &roster->slots[i];
 
 		if ((slot->state == DBRESET_SLOT_IDLE ||
 			 slot->state == DBRESET_SLOT_LEAVING) &&
 			(!OidIsValid(dbid) || slot->database_id == dbid))
 			pids[(*npids)++] = slot->pid;
 	}
-	SpinLockRelease(&pool->mutex);
+	SpinLockRelease(&roster->mutex);
 	return pids;
 }
 
 /*
- * dbreset_pool_evict
- *		Send the idle workers on database dbid away, and wait until they
+ * dbreset_standing_evict
+ *		Send the standing workers on database dbid away, and wait until they
  *		have left its ProcArray entries, at most timeout_ms: for a call that
  *		needs the database empty (a drop, a reset, a lock, a copy of it).
  *		They exit at once; what stays longer than the timeout is left to
  *		the caller's own checks, which see it as a session.
  */
 void
-dbreset_pool_evict(Oid dbid, int timeout_ms)
+dbreset_standing_evict(Oid dbid, int timeout_ms)
 {
-	DbresetPool *pool = get_pool();
-	PGPROC	   *procs[DBRESET_POOL_SLOTS];
-	int			pids[DBRESET_POOL_SLOTS];
+	DbresetRoster *roster = get_roster();
+	PGPROC	   *procs[DBRESET_ROSTER_SLOTS];
+	int			pids[DBRESET_ROSTER_SLOTS];
 	int			n = 0;
 	int			i;
 	TimestampTz deadline;
 
-	if (pool == NULL)
+	if (roster == NULL)
 		return;
-	SpinLockAcquire(&pool->mutex);
-	for (i = 0; i < DBRESET_POOL_SLOTS; i++)
+	SpinLockAcquire(&roster->mutex);
+	for (i = 0; i < DBRESET_ROSTER_SLOTS; i++)
 	{
-		DbresetPoolSlot *slot = &pool->slots[i];
+		DbresetRosterSlot *slot = &roster->slots[i];
 
 		if ((slot->state == DBRESET_SLOT_IDLE ||
 			 slot->state == DBRESET_SLOT_LEAVING) &&
@@ -355,7 +321,7 @@ dbreset_pool_evict(Oid dbid, int timeout_ms)
 			n++;
 		}
 	}
-	SpinLockRelease(&pool->mutex);
+	SpinLockRelease(&roster->mutex);
 
 	for (i = 0; i < n; i++)
 		SetLatch(&procs[i]->procLatch);
@@ -379,48 +345,48 @@ dbreset_pool_evict(Oid dbid, int timeout_ms)
 /*
  * release_slot
  *		Worker side: give our slot back.  Also a before_shmem_exit callback,
- *		so that an idle worker that is terminated is never claimed.
+ *		so that a standing worker that is terminated is never claimed.
  */
 static void
 release_slot(int code, Datum arg)
 {
-	DbresetPool *pool = Pool;
+	DbresetRoster *roster = Roster;
 
 	(void) code;
 	(void) arg;
-	if (MySlot < 0 || pool == NULL)
+	if (MySlot < 0 || roster == NULL)
 		return;
-	SpinLockAcquire(&pool->mutex);
-	if (pool->slots[MySlot].pid == MyProcPid)
-		memset(&pool->slots[MySlot], 0, sizeof(DbresetPoolSlot));
-	SpinLockRelease(&pool->mutex);
+	SpinLockAcquire(&roster->mutex);
+	if (roster->slots[MySlot].pid == MyProcPid)
+		memset(&roster->slots[MySlot], 0, sizeof(DbresetRosterSlot));
+	SpinLockRelease(&roster->mutex);
 	MySlot = -1;
 }
 
 /*
- * dbreset_pool_offer
+ * dbreset_standing_offer
  *		Worker side, after a job has committed and before its result is
- *		sent: take a slot as an idle worker, so that the caller's next call
+ *		sent: take a slot as a standing worker, so that the caller's next call
  *		finds us even if it comes before we are back waiting.  Returns false
  *		if we are not to stay: standing workers off, none possible, or
  *		dbreset.max_idle_workers idle already.
  */
 bool
-dbreset_pool_offer(void)
+dbreset_standing_offer(void)
 {
-	DbresetPool *pool = pool_if_on();
+	DbresetRoster *roster = roster_if_on();
 	Oid			userid = GetAuthenticatedUserId();
 	int			nidle = 0;
 	int			free_slot = -1;
 	int			i;
 
-	if (pool == NULL)
+	if (roster == NULL)
 		return false;
 
-	SpinLockAcquire(&pool->mutex);
-	for (i = 0; i < DBRESET_POOL_SLOTS; i++)
+	SpinLockAcquire(&roster->mutex);
+	for (i = 0; i < DBRESET_ROSTER_SLOTS; i++)
 	{
-		DbresetPoolSlot *slot = &pool->slots[i];
+		DbresetRosterSlot *slot = &roster->slots[i];
 
 		if (slot->state == DBRESET_SLOT_FREE)
 		{
@@ -434,7 +400,7 @@ dbreset_pool_offer(void)
 	}
 	if (free_slot >= 0 && nidle < dbreset_max_idle_workers)
 	{
-		DbresetPoolSlot *slot = &pool->slots[free_slot];
+		DbresetRosterSlot *slot = &roster->slots[free_slot];
 
 		slot->state = DBRESET_SLOT_IDLE;
 		slot->pid = MyProcPid;
@@ -446,7 +412,7 @@ dbreset_pool_offer(void)
 	}
 	else
 		free_slot = -1;
-	SpinLockRelease(&pool->mutex);
+	SpinLockRelease(&roster->mutex);
 
 	if (free_slot < 0)
 	{
@@ -483,8 +449,8 @@ database_wanted(void)
 }
 
 /*
- * dbreset_pool_wait_for_job
- *		Worker side, once dbreset_pool_offer() has given us a slot and the
+ * dbreset_standing_wait_for_job
+ *		Worker side, once dbreset_standing_offer() has given us a slot and the
  *		last job's segment is let go: wait, idle, until a caller claims us
  *		(returns true, with the job's segment in *job), or until it is time
  *		to leave (returns false, slot given back): idle for
@@ -494,12 +460,12 @@ database_wanted(void)
  *		that the shared invalidation queue never waits for us.
  */
 bool
-dbreset_pool_wait_for_job(dsm_handle *job)
+dbreset_standing_wait_for_job(dsm_handle *job)
 {
-	DbresetPool *pool = Pool;
+	DbresetRoster *roster = Roster;
 	TimestampTz idle_since = GetCurrentTimestamp();
 
-	Assert(MySlot >= 0 && pool != NULL);
+	Assert(MySlot >= 0 && roster != NULL);
 	pgstat_report_activity(STATE_IDLE, NULL);
 
 	for (;;)
@@ -508,10 +474,10 @@ dbreset_pool_wait_for_job(dsm_handle *job)
 		TimestampTz now;
 		long		idle_ms;
 
-		SpinLockAcquire(&pool->mutex);
-		state = pool->slots[MySlot].state;
-		*job = pool->slots[MySlot].job;
-		SpinLockRelease(&pool->mutex);
+		SpinLockAcquire(&roster->mutex);
+		state = roster->slots[MySlot].state;
+		*job = roster->slots[MySlot].job;
+		SpinLockRelease(&roster->mutex);
 
 		if (state == DBRESET_SLOT_BUSY)
 			return true;
@@ -532,7 +498,7 @@ dbreset_pool_wait_for_job(dsm_handle *job)
 							 dbreset_worker_idle_timeout - idle_ms),
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
-		/* a cancel of an idle worker (pg_cancel_backend) sends it away */
+		/* a cancel of a standing worker (pg_cancel_backend) sends it away */
 		if (QueryCancelPending)
 			break;
 		CHECK_FOR_INTERRUPTS();
@@ -546,15 +512,15 @@ dbreset_pool_wait_for_job(dsm_handle *job)
 	}
 
 	/* leave -- unless a caller claimed us meanwhile */
-	SpinLockAcquire(&pool->mutex);
-	if (pool->slots[MySlot].state == DBRESET_SLOT_BUSY)
+	SpinLockAcquire(&roster->mutex);
+	if (roster->slots[MySlot].state == DBRESET_SLOT_BUSY)
 	{
-		*job = pool->slots[MySlot].job;
-		SpinLockRelease(&pool->mutex);
+		*job = roster->slots[MySlot].job;
+		SpinLockRelease(&roster->mutex);
 		return true;
 	}
-	memset(&pool->slots[MySlot], 0, sizeof(DbresetPoolSlot));
-	SpinLockRelease(&pool->mutex);
+	memset(&roster->slots[MySlot], 0, sizeof(DbresetRosterSlot));
+	SpinLockRelease(&roster->mutex);
 	MySlot = -1;
 	return false;
 }

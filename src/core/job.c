@@ -1,52 +1,18 @@
 /*-------------------------------------------------------------------------
  *
- * worker.c
- *	  Run a job in a dynamic background worker, in its own top-level
- *	  transaction, with the caller's identity, and bring its result and its
- *	  errors back to the caller.
+ * job.c
+ *	  Run a job in a background worker, in its own top-level transaction,
+ *	  with the caller's identity, and bring its result and its errors back.
  *
- * DROP DATABASE and CREATE DATABASE remove or copy files that a rollback
- * cannot restore, so core refuses to run them inside a transaction.  A
- * function is always inside its caller's transaction; the worker gives the
- * job a transaction of its own that commits independently.
- *
- * The caller creates a DSM segment holding a header (identity, job kind,
- * cancel state), the job's arguments and a shm_mq.  The worker redirects
- * its client protocol output into the queue (pq_redirect_to_shm_mq), so
- * its NOTICEs and its ERROR arrive in the caller as protocol messages,
- * which the caller re-throws with SQLSTATE, detail and hint intact -- the
- * way parallel query workers report to their leader.  A job's result
- * travels as one message of type 'r' sent after the commit.
- *
- * A job has four steps on the caller's side.  dbreset_job_start() starts
- * the worker, which connects and then waits.  dbreset_job_take_lock()
- * hands a database lock the caller has taken over to the worker, which
- * holds it for the rest of the job; the caller then does what must happen
- * in its own transaction (check, terminate sessions).
- * dbreset_job_release() lets the worker run the job, and
- * dbreset_job_finish() waits for its result.
- *
- * Cancellation: a cancelled or terminated caller stops the worker and
- * waits for it, unless the worker has already passed its point of no
- * return (the DROP itself has begun, which must not be interrupted
- * halfway): then the call returns at once, with a WARNING, and the worker
- * finishes on its own, holding the database's locks.  The two sides agree
- * through one atomic state word in the segment.  The caller stops the
- * worker with SIGINT, which the worker turns into a quiet exit: a job its
- * caller gave up leaves no FATAL line in the server log.
- *
- * The worker is not in the caller's lock group: the caller's locks block
- * it as they would block anyone, which is why the caller hands its locks
- * over rather than share them, and why a transaction that has written is
- * refused.  Only a helper connected to a database its caller holds locked
- * (the rollback of prepared transactions, started by a drop's worker)
- * joins its caller's lock group, as parallel workers do; its caller always
- * waits for it to exit, since a lock group member that outlives its leader
- * never returns its own PGPROC to the free list (ProcKill), and that
- * worker slot would be lost until the server restarts.
+ * The caller's side (start, lock hand-off, release, finish, cancel) and
+ * the worker's side (connect, wait, run, commit, report) of one protocol
+ * over a DSM segment and a shm_mq, as parallel.c keeps the leader's and
+ * the worker's halves together.  Jobs are found by the name of their
+ * DbresetJob (DBRESET_JOB), so this file names no command.  The life of a
+ * call, the point of no return and the lock group: src/README.md.
  *
  * IDENTIFICATION
- *	  src/worker.c
+ *	  src/core/job.c
  *
  *-------------------------------------------------------------------------
  */
@@ -83,7 +49,10 @@
 #include "utils/timeout.h"
 
 #include "compat.h"
-#include "dbreset.h"
+#include "base/dblock.h"
+#include "core/backends.h"
+#include "core/job.h"
+#include "core/standing.h"
 
 /* Magic number identifying dbreset's DSM segments */
 #define DBRESET_SHM_MAGIC		0x64627273
@@ -121,7 +90,7 @@
 typedef struct DbresetJobHeader
 {
 	pg_atomic_uint32 state;
-	DbresetJobKind kind;
+	NameData	job_symbol;		/* the DbresetJob, found by its name */
 	Oid			database_id;	/* caller's database, where the worker
 								 * connects */
 	Oid			authenticated_user_id;	/* who the worker connects as */
@@ -197,40 +166,32 @@ static List *MySessionLocks = NIL;
 PGDLLEXPORT void dbreset_worker_main(Datum main_arg);
 
 static DbresetJobHandle *job_start(Oid database_id, bool join_lock_group,
-								   DbresetJobKind kind, const void *args,
+								   const DbresetJob *kind, const void *args,
 								   Size args_len, const char *description);
 static void worker_exit_quietly(void);
 static bool leave_committing_state(void);
 static void release_session_locks(void);
 
 /*
- * dbreset_lookup_job
- *		Map a job kind to its implementation.  Kinds travel through shared
- *		memory instead of function pointers, which differ between processes
- *		under EXEC_BACKEND.
+ * lookup_job
+ *		The job whose DbresetJob object is named symbol, found in this
+ *		library as parallel.c's LookupParallelWorkerFunction() finds a
+ *		worker's entry point: symbols travel through shared memory, not
+ *		pointers, which differ between processes under EXEC_BACKEND.  The
+ *		job core so names no command: a command defines its jobs with
+ *		DBRESET_JOB() (job.h).
  */
 static const DbresetJob *
-dbreset_lookup_job(DbresetJobKind kind)
+lookup_job(const char *symbol)
 {
-	switch (kind)
-	{
-		case DBRESET_JOB_DROP:
-			return &dbreset_drop_job;
-		case DBRESET_JOB_RESET:
-			return &dbreset_reset_job;
-		case DBRESET_JOB_COPY:
-			return &dbreset_copy_job;
-		case DBRESET_JOB_DROP_SPARES:
-			return &dbreset_drop_spares_job;
-		case DBRESET_JOB_LOCK:
-			return &dbreset_lock_job;
-		case DBRESET_JOB_ROLLBACK_PREPARED:
-			return &dbreset_rollback_prepared_job;
-		case DBRESET_JOB_DROP_MANY:
-			return &dbreset_drop_many_job;
-	}
-	elog(ERROR, "unrecognized dbreset job kind: %d", (int) kind);
-	return NULL;				/* keep compiler quiet */
+	const DbresetJob *job;
+
+	job = (const DbresetJob *)
+		load_external_function(MyBgworkerEntry->bgw_library_name, symbol,
+							   true, NULL);
+	if (strcmp(job->symbol, symbol) != 0)
+		elog(ERROR, "dbreset job \"%s\" is not a job", symbol);
+	return job;
 }
 
 /*
@@ -510,6 +471,36 @@ check_lock_deadlock(DbresetJobHandle *job)
 }
 
 /*
+ * relay_error_notice
+ *		Raise in the caller a worker's error or notice, with SQLSTATE,
+ *		detail and hint intact, as parallel query does.  The worker's error
+ *		ends the job: it exits, and its transaction aborts whatever state
+ *		it had reached, so the error cleanup has nothing to stop or to warn
+ *		of.  A worker's FATAL is the caller's ERROR.  The context says where
+ *		it came from -- unless it is about the lock the caller handed over,
+ *		which the caller would have raised just the same.
+ */
+static void
+relay_error_notice(DbresetJobHandle *job, char msgtype, StringInfo msg)
+{
+	ErrorData	edata;
+
+	pq_parse_errornotice(msg, &edata);
+	if (msgtype == 'E')
+		job->finished = true;
+	edata.elevel = Min(edata.elevel, ERROR);
+
+	if (job->locking)
+		;
+	else if (edata.context)
+		edata.context = psprintf("%s\n%s", edata.context,
+								 _("dbreset background worker"));
+	else
+		edata.context = pstrdup(_("dbreset background worker"));
+	ThrowErrorData(&edata);
+}
+
+/*
  * dbreset_receive
  *		Read the worker's messages until its result or the answer to a lock
  *		request arrives, or it detaches: re-throw its notices and its error,
@@ -581,36 +572,8 @@ dbreset_receive(DbresetJobHandle *job, StringInfo reply)
 		{
 			case 'E':
 			case 'N':
-				{
-					ErrorData	edata;
-
-					pq_parse_errornotice(&msg, &edata);
-
-					/*
-					 * The worker's error ends the job: it exits, and its
-					 * transaction aborts whatever state it had reached, so
-					 * the error cleanup has nothing to stop or to warn of.
-					 */
-					if (msgtype == 'E')
-						job->finished = true;
-					/* a worker's FATAL is the caller's ERROR */
-					edata.elevel = Min(edata.elevel, ERROR);
-
-					/*
-					 * Say where it came from, as parallel query does --
-					 * unless it is about the lock the caller handed over,
-					 * which the caller would have raised just the same.
-					 */
-					if (job->locking)
-						;
-					else if (edata.context)
-						edata.context = psprintf("%s\n%s", edata.context,
-												 _("dbreset background worker"));
-					else
-						edata.context = pstrdup(_("dbreset background worker"));
-					ThrowErrorData(&edata);
-					break;
-				}
+				relay_error_notice(job, msgtype, &msg);
+				break;
 			case DBRESET_MSG_RESULT:
 			case DBRESET_MSG_LOCKED:
 
@@ -666,7 +629,7 @@ dbreset_init_worker(BackgroundWorker *worker, const char *function,
  *		dbreset_job_cancel() to run on error.
  */
 DbresetJobHandle *
-dbreset_job_start(DbresetJobKind kind, const void *args, Size args_len,
+dbreset_job_start(const DbresetJob *kind, const void *args, Size args_len,
 				  const char *description)
 {
 	return job_start(MyDatabaseId, false, kind, args, args_len, description);
@@ -685,20 +648,20 @@ dbreset_job_start(DbresetJobKind kind, const void *args, Size args_len,
  *		lock group's leader.
  */
 DbresetJobHandle *
-dbreset_job_start_in(Oid database_id, DbresetJobKind kind, const void *args,
+dbreset_job_start_in(Oid database_id, const DbresetJob *kind, const void *args,
 					 Size args_len, const char *description)
 {
 	return job_start(database_id, true, kind, args, args_len, description);
 }
 
 /*
- * job_start
- *		dbreset_job_start() and dbreset_job_start_in(): set up the segment
- *		and register the worker.
+ * create_segment
+ *		A job's DSM segment: its header (who the worker is to be, which
+ *		job), a copy of its arguments and the queue the worker reports on.
  */
 static DbresetJobHandle *
-job_start(Oid database_id, bool join_lock_group, DbresetJobKind kind,
-		  const void *args, Size args_len, const char *description)
+create_segment(Oid database_id, bool join_lock_group, const DbresetJob *kind,
+			   const void *args, Size args_len, const char *description)
 {
 	DbresetJobHandle *job = palloc0(sizeof(DbresetJobHandle));
 	shm_toc_estimator e;
@@ -706,43 +669,6 @@ job_start(Oid database_id, bool join_lock_group, DbresetJobKind kind,
 	shm_toc    *toc;
 	DbresetJobHeader *hdr;
 	char	   *argspace;
-	BackgroundWorker worker;
-	MemoryContext oldcontext;
-	bool		registered;
-
-	/*
-	 * The worker could not see what this transaction wrote, and would wait
-	 * for it -- or, in the caller's lock group, not even wait: the SQL
-	 * functions refuse such calls first.
-	 *
-	 * No heavyweight lock of ours may stand in the worker's way either: it
-	 * is in no lock group, and a worker waiting for our lock while we wait
-	 * for it is a deadlock the detector never sees.  What we can hold here,
-	 * and why none of it is in the way:
-	 *
-	 * - the database's lock (AccessExclusiveLock) of a drop, a lock or a
-	 *   bulk drop: handed over to the worker, and let go of first
-	 *   (dbreset_job_take_lock); a reset's and a copy's worker takes its
-	 *   locks itself, the caller holding none;
-	 * - what a reset with keep_spare takes for a swap (the spare maker's
-	 *   lock, the spare's, the database's and the template's): let go of
-	 *   when no spare is used (swap_in_spare, dbreset_find_spare); with one,
-	 *   no job follows, since the swap writes;
-	 * - the lock of terminate_sessions()'s grace: let go of before it
-	 *   returns (sessions.c);
-	 * - what catalog scans take (AccessShareLock on shared catalogs), which
-	 *   no job's statement conflicts with; a conditional lock of ours
-	 *   (dbreset_has_spares) is let go of at once;
-	 * - anything taken by an earlier statement of a transaction that wrote
-	 *   (DDL, DML, SELECT ... FOR UPDATE): refused just below;
-	 * - the rollback helper's database: its caller's lock group covers it.
-	 *
-	 * What remains is the user's own LOCK TABLE on a shared catalog earlier
-	 * in the same transaction, which would block DROP DATABASE in a session
-	 * just the same.
-	 */
-	if (TransactionIdIsValid(GetTopTransactionIdIfAny()))
-		elog(ERROR, "dbreset job started after the transaction has written");
 
 	shm_toc_initialize_estimator(&e);
 	shm_toc_estimate_chunk(&e, sizeof(DbresetJobHeader));
@@ -758,7 +684,7 @@ job_start(Oid database_id, bool join_lock_group, DbresetJobKind kind,
 
 	hdr = shm_toc_allocate(toc, sizeof(DbresetJobHeader));
 	pg_atomic_init_u32(&hdr->state, DBRESET_STATE_WAITING);
-	hdr->kind = kind;
+	namestrcpy(&hdr->job_symbol, kind->symbol);
 	hdr->database_id = database_id;
 	hdr->authenticated_user_id = GetAuthenticatedUserId();
 	hdr->caller_procno = (int) (MyProc - ProcGlobal->allProcs);
@@ -782,16 +708,21 @@ job_start(Oid database_id, bool join_lock_group, DbresetJobKind kind,
 	job->mqh = shm_mq_attach(job->mq, job->seg, NULL);
 	job->active = true;
 
-	/* a standing worker of this database and login role, if one is idle */
-	if (!join_lock_group && database_id == MyDatabaseId &&
-		dbreset_pool_claim(dsm_segment_handle(job->seg), &job->worker_proc,
-						   &job->worker_pid))
-	{
-		ereport(DEBUG1,
-				(errmsg_internal("dbreset: %s handed to standing worker PID %d",
-								 description, job->worker_pid)));
-		return job;
-	}
+	return job;
+}
+
+/*
+ * start_worker
+ *		Register a background worker for job, which is to join our lock
+ *		group if join_lock_group.  No free worker slot is an error, as in
+ *		core.
+ */
+static void
+start_worker(DbresetJobHandle *job, bool join_lock_group)
+{
+	BackgroundWorker worker;
+	MemoryContext oldcontext;
+	bool		registered;
 
 	dbreset_init_worker(&worker, "dbreset_worker_main", "dbreset worker", 0);
 	snprintf(worker.bgw_name, BGW_MAXLEN, "dbreset worker for PID %d",
@@ -821,7 +752,69 @@ job_start(Oid database_id, bool join_lock_group, DbresetJobKind kind,
 	shm_mq_set_handle(job->mqh, job->handle);
 
 	ereport(DEBUG1,
-			(errmsg_internal("dbreset: started a worker for %s", description)));
+			(errmsg_internal("dbreset: started a worker for %s", job->description)));
+}
+
+/*
+ * job_start
+ *		dbreset_job_start() and dbreset_job_start_in(): set up the segment
+ *		and hand it to a standing worker, or register a worker for it.
+ */
+static DbresetJobHandle *
+job_start(Oid database_id, bool join_lock_group, const DbresetJob *kind,
+		  const void *args, Size args_len, const char *description)
+{
+	DbresetJobHandle *job;
+
+	/*
+	 * The worker could not see what this transaction wrote, and would wait
+	 * for it -- or, in the caller's lock group, not even wait: the SQL
+	 * functions refuse such calls first.
+	 *
+	 * No heavyweight lock of ours may stand in the worker's way either: it
+	 * is in no lock group, and a worker waiting for our lock while we wait
+	 * for it is a deadlock the detector never sees.  What we can hold here,
+	 * and why none of it is in the way:
+	 *
+	 * - the database's lock (AccessExclusiveLock) of a drop, a lock or a
+	 *   bulk drop: handed over to the worker, and let go of first
+	 *   (dbreset_job_take_lock); a reset's and a copy's worker takes its
+	 *   locks itself, the caller holding none;
+	 * - what a reset with keep_spare takes for a swap (the spare maker's
+	 *   lock, the spare's, the database's and the template's): let go of
+	 *   when no spare is used (swap_in_spare, dbreset_find_spare); with one,
+	 *   no job follows, since the swap writes;
+	 * - the lock of terminate_sessions()'s grace: let go of before it
+	 *   returns (commands/sessions.c);
+	 * - what catalog scans take (AccessShareLock on shared catalogs), which
+	 *   no job's statement conflicts with; a conditional lock of ours
+	 *   (dbreset_has_spares) is let go of at once;
+	 * - anything taken by an earlier statement of a transaction that wrote
+	 *   (DDL, DML, SELECT ... FOR UPDATE): refused just below;
+	 * - the rollback helper's database: its caller's lock group covers it.
+	 *
+	 * What remains is the user's own LOCK TABLE on a shared catalog earlier
+	 * in the same transaction, which would block DROP DATABASE in a session
+	 * just the same.
+	 */
+	if (TransactionIdIsValid(GetTopTransactionIdIfAny()))
+		elog(ERROR, "dbreset job started after the transaction has written");
+
+	job = create_segment(database_id, join_lock_group, kind, args, args_len,
+						 description);
+
+	/* a standing worker of this database and login role, if one is idle */
+	if (!join_lock_group && database_id == MyDatabaseId &&
+		dbreset_standing_claim(dsm_segment_handle(job->seg), &job->worker_proc,
+						   &job->worker_pid))
+	{
+		ereport(DEBUG1,
+				(errmsg_internal("dbreset: %s handed to standing worker PID %d",
+								 description, job->worker_pid)));
+		return job;
+	}
+
+	start_worker(job, join_lock_group);
 	return job;
 }
 
@@ -1113,10 +1106,10 @@ dbreset_job_caller_encoding(void)
  *		Worker side: lock a shared object -- a database, the spare maker's
  *		sub-object of one (spare.c), a role -- for the rest of the job,
  *		across its transactions, as movedb() does with a session lock.
- *		Granted at once when the worker holds it already (taken over from
- *		the caller, dbreset_job_take_lock); released after the job's last commit, before the caller hears of
- *		the result, so that nothing of ours is left behind when the call
- *		returns.  An abort does not release them: a job that recovers from
+ *		Granted at once when the worker holds it already
+ *		(dbreset_job_take_lock); released after the job's last commit,
+ *		before the caller hears of the result, so that nothing of ours is
+ *		left behind when the call returns.  An abort does not release them: a job that recovers from
  *		an error releases them in dbreset_job_recover(), and a worker that
  *		fails exits, which releases every lock it holds.
  */
@@ -1314,7 +1307,7 @@ finish_job_state(DbresetJobHeader *hdr)
 /*
  * offer_for_next_job
  *		Worker side, once a job is done and with interrupts held: offer
- *		ourselves for the next job (dbreset_pool_offer); whether we stay.
+ *		ourselves for the next job (dbreset_standing_offer); whether we stay.
  *		An error here must not reach the caller of the job just committed:
  *		it goes to the server log only, and we do not stay.
  *
@@ -1338,7 +1331,7 @@ offer_for_next_job(void)
 	whereToSendOutput = DestNone;
 	PG_TRY();
 	{
-		stays = dbreset_pool_offer();
+		stays = dbreset_standing_offer();
 	}
 	PG_CATCH();
 	{
@@ -1414,19 +1407,82 @@ connect_as_caller(DbresetJobHeader *hdr)
 }
 
 /*
+ * attach_job
+ *		Map the segment of a job and find its parts: returns its header,
+ *		with *seg, *args and *mq.  No resource owner: the mapping lasts
+ *		until we let go of it.
+ */
+static DbresetJobHeader *
+attach_job(dsm_handle handle, dsm_segment **seg, char **args, shm_mq **mq)
+{
+	shm_toc    *toc;
+
+	*seg = dsm_attach(handle);
+	if (*seg == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("could not map dynamic shared memory segment")));
+	toc = shm_toc_attach(DBRESET_SHM_MAGIC, dsm_segment_address(*seg));
+	if (toc == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("invalid magic number in dynamic shared memory segment")));
+
+	*args = shm_toc_lookup(toc, DBRESET_KEY_ARGS, false);
+	*mq = shm_toc_lookup(toc, DBRESET_KEY_MQ, false);
+	return shm_toc_lookup(toc, DBRESET_KEY_HEADER, false);
+}
+
+/*
+ * run_job
+ *		Run job, released, in its transaction -- begun already if a lock
+ *		request began it -- and commit; the job appends its result to
+ *		result.  Then let go of the locks it held across transactions and
+ *		go back to the login identity.
+ */
+static void
+run_job(const DbresetJob *job, const char *args, StringInfo result)
+{
+	pgstat_report_activity(STATE_RUNNING, job->name);
+	if (!MyJobInTransaction)
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		MyJobInTransaction = true;
+	}
+	/* a snapshot, as PortalRunUtility provides one to utility statements */
+	PushActiveSnapshot(GetTransactionSnapshot());
+	job->run(args, result);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	MyJobInTransaction = false;
+	release_session_locks();
+	SetUserIdAndSecContext(MyLoginUserId, MyLoginSecContext);
+
+	/*
+	 * The point of no return held cancels off until the job is done.  A
+	 * cancel that came meanwhile was meant to be ignored, not delayed: the
+	 * state word says whether the caller gave up.
+	 */
+	QueryCancelHoldoffCount = 0;
+	QueryCancelPending = false;
+	(void) get_timeout_indicator(LOCK_TIMEOUT, true);
+	(void) pgstat_report_stat(true);
+}
+
+/*
  * serve_job
  *		Worker side: run the job whose segment is "handle" -- attach to it,
  *		send all client output to its caller, connect if this is our first
  *		job, take on the caller's current user and security context, run
  *		the job in a transaction of its own, commit, report the result --
  *		and let go of the segment.  Returns whether we stay, idle, for the
- *		next job (dbreset_pool_offer); the result tells the caller so.
+ *		next job (dbreset_standing_offer); the result tells the caller so.
  */
 static bool
 serve_job(dsm_handle handle, bool first)
 {
 	dsm_segment *seg;
-	shm_toc    *toc;
 	DbresetJobHeader *hdr;
 	char	   *args;
 	shm_mq	   *mq;
@@ -1438,21 +1494,7 @@ serve_job(dsm_handle handle, bool first)
 	StringInfoData msg;
 	bool		stays;
 
-	/* no resource owner: the mapping lasts until we let go of it */
-	seg = dsm_attach(handle);
-	if (seg == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("could not map dynamic shared memory segment")));
-	toc = shm_toc_attach(DBRESET_SHM_MAGIC, dsm_segment_address(seg));
-	if (toc == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("invalid magic number in dynamic shared memory segment")));
-
-	hdr = shm_toc_lookup(toc, DBRESET_KEY_HEADER, false);
-	args = shm_toc_lookup(toc, DBRESET_KEY_ARGS, false);
-	mq = shm_toc_lookup(toc, DBRESET_KEY_MQ, false);
+	hdr = attach_job(handle, &seg, &args, &mq);
 	MyJobHeader = hdr;
 
 	/*
@@ -1477,7 +1519,7 @@ serve_job(dsm_handle handle, bool first)
 	pq_redirect_to_shm_mq(seg, mqh);
 	MyJobQueue = mqh;
 
-	job = dbreset_lookup_job(hdr->kind);
+	job = lookup_job(NameStr(hdr->job_symbol));
 	if (first)
 	{
 		connect_as_caller(hdr);
@@ -1497,31 +1539,7 @@ serve_job(dsm_handle handle, bool first)
 	initStringInfo(&result);
 	MemoryContextSwitchTo(oldcontext);
 
-	pgstat_report_activity(STATE_RUNNING, job->name);
-	if (!MyJobInTransaction)
-	{
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		MyJobInTransaction = true;
-	}
-	/* a snapshot, as PortalRunUtility provides one to utility statements */
-	PushActiveSnapshot(GetTransactionSnapshot());
-	job->run(args, &result);
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	MyJobInTransaction = false;
-	release_session_locks();
-	SetUserIdAndSecContext(MyLoginUserId, MyLoginSecContext);
-
-	/*
-	 * The point of no return held cancels off until the job is done.  A
-	 * cancel that came meanwhile was meant to be ignored, not delayed: the
-	 * state word says whether the caller gave up.
-	 */
-	QueryCancelHoldoffCount = 0;
-	QueryCancelPending = false;
-	(void) get_timeout_indicator(LOCK_TIMEOUT, true);
-	(void) pgstat_report_stat(true);
+	run_job(job, args, &result);
 
 	/*
 	 * Done: from here on the caller does not stop us, and so no cancel of
@@ -1559,7 +1577,7 @@ serve_job(dsm_handle handle, bool first)
 /*
  * dbreset_worker_main
  *		Background worker entry point: serve the job the worker was started
- *		for, then -- as a standing worker (pool.c) -- the jobs callers of
+ *		for, then -- as a standing worker (standing.c) -- the jobs callers of
  *		the same database and login role hand it, until it is time to go.
  *
  *		Any error, including one raised before the connection is complete,
@@ -1589,8 +1607,56 @@ dbreset_worker_main(Datum main_arg)
 	while (serve_job(handle, first))
 	{
 		first = false;
-		if (!dbreset_pool_wait_for_job(&handle))
+		if (!dbreset_standing_wait_for_job(&handle))
 			break;
 	}
 	proc_exit(0);
+}
+
+/*
+ * dbreset_job_lock_existing_database
+ *		Hand the caller's lock on database dbid, taken with
+ *		dbreset_lock_existing_database(), over to the worker of job
+ *		(dbreset_job_take_lock): 3D000 if it was dropped or renamed
+ *		meanwhile.
+ */
+Oid
+dbreset_job_lock_existing_database(DbresetJobHandle *job, const char *dbname,
+								   Oid dbid, LOCKMODE mode, int timeout_ms)
+{
+	dbid = dbreset_job_take_lock(job, dbname, dbid, mode, timeout_ms, true);
+	if (!OidIsValid(dbid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_DATABASE),
+				 errmsg("database \"%s\" does not exist", dbname)));
+	return dbid;
+}
+
+/*
+ * dbreset_job_lock_database
+ *		Have the worker of job take the lock on database dbname (found as
+ *		dbid) itself, nothing handed over (dbreset_job_take_lock), looking
+ *		the name up again if it was dropped, renamed or created anew while
+ *		the worker waited, as dbreset_acquire_database_lock() does.  Returns
+ *		the OID the worker holds locked, or InvalidOid if there is no longer
+ *		a database of that name.
+ *
+ *		The worker queues for the lock, not the caller: whoever queues
+ *		behind it -- a connection -- waits until the job is done, rather
+ *		than getting in while a lock is handed from caller to worker.
+ */
+Oid
+dbreset_job_lock_database(DbresetJobHandle *job, const char *dbname,
+						  Oid dbid, LOCKMODE mode, int timeout_ms)
+{
+	while (OidIsValid(dbid))
+	{
+		Oid			locked = dbreset_job_take_lock(job, dbname, dbid, mode,
+												   timeout_ms, false);
+
+		if (OidIsValid(locked))
+			return locked;
+		dbid = get_database_oid(dbname, true);
+	}
+	return InvalidOid;
 }

@@ -2,37 +2,15 @@
  *
  * reset.c
  *	  dbreset.reset_database(): drop a database and create it again from a
- *	  template, in one call, keeping what DROP + CREATE loses.
+ *	  template, keeping its owner, grants, comment, limits, settings and
+ *	  (15+) its OID; with keep_spare, a ready spare is swapped in instead.
  *
- * A copy runs in a background worker, which takes the database's lock
- * (AccessExclusiveLock) and then the template's (ShareLock, as CREATE
- * DATABASE does) itself, first: the caller never holds them, so that
- * connections that queue for the database while the reset waits are
- * behind the worker, not let in during a hand-off.  Once the worker holds
- * both, the caller makes every check DROP DATABASE and CREATE DATABASE ...
- * TEMPLATE ... OWNER would make (copy.c), waits for the template's own
- * sessions to leave, terminates the database's sessions, waits for them
- * and releases the worker.  The worker holds both locks for the whole job
- * (session locks, across its transactions), reads what DROP + CREATE would
- * lose (props.c), and then runs, each committed before the next: DROP
- * DATABASE; CREATE DATABASE ... TEMPLATE ... OWNER ... (with the old
- * tablespace, encoding and locale, connections not allowed yet, and on 15+
- * the old OID); and the kept properties -- ACL, connection limit, flags,
- * comment, security labels, settings.  The drop is the point of no return.
- *
- * With keep_spare and a sealed template, a ready spare is swapped in
- * instead, in the caller's own transaction (swap_in_spare, spare.c).
- *
- * Keeping the OID means that a client that connected during the reset,
- * and waited on the database's lock, lands in the new database once the
- * lock is released: InitPostgres re-reads the row by OID and finds it
- * under the same name.  Before 15 the new database has a new OID, and such
- * a client gets "database does not exist".  A client whose look-up of the
- * name falls between the DROP's and the CREATE's commits gets it on every
- * major.
+ * Two paths: swap_in_spare() (renames in the caller's transaction) and
+ * copy_in_worker() (DROP and CREATE in the worker, which takes the
+ * database's and the template's locks itself).  See src/README.md.
  *
  * IDENTIFICATION
- *	  src/reset.c
+ *	  src/commands/reset.c
  *
  *-------------------------------------------------------------------------
  */
@@ -50,7 +28,15 @@
 #include "utils/memutils.h"
 
 #include "compat.h"
-#include "dbreset.h"
+#include "base/args.h"
+#include "base/dblock.h"
+#include "base/utility.h"
+#include "core/copy.h"
+#include "core/ending.h"
+#include "core/job.h"
+#include "core/props.h"
+#include "core/refusals.h"
+#include "core/spare.h"
 
 PG_FUNCTION_INFO_V1(dbreset_reset_database);
 
@@ -97,7 +83,7 @@ reset_job_run(const void *argp, StringInfo result)
 	char	   *sql;
 	Oid			newid;
 
-	/* held across the job's transactions: taken over from the caller */
+	/* held across the job's transactions: the worker took them first */
 	dbreset_job_hold_lock(DatabaseRelationId, args->dbid, 0,
 						  AccessExclusiveLock);
 	dbreset_job_hold_lock(DatabaseRelationId, args->source_id, 0, ShareLock);
@@ -167,10 +153,7 @@ reset_job_run(const void *argp, StringInfo result)
 	MemoryContextDelete(jobcxt);
 }
 
-const DbresetJob dbreset_reset_job = {
-	.name = "dbreset: reset database",
-	.run = reset_job_run,
-};
+DBRESET_JOB(dbreset_reset_job, "dbreset: reset database", reset_job_run);
 
 /*
  * swap_in_spare
@@ -188,7 +171,7 @@ const DbresetJob dbreset_reset_job = {
  */
 static int
 swap_in_spare(const char *dbname, Oid dbid, const char *srcname, Oid srcid,
-			  DbresetTerminateOptions *options)
+			  DbresetEnding *options)
 {
 	const char *why = NULL;
 	Oid			spare = dbreset_find_spare(dbid, srcid, options->timeout_ms,
@@ -241,13 +224,13 @@ swap_in_spare(const char *dbname, Oid dbid, const char *srcname, Oid srcid,
  */
 static int
 copy_in_worker(const char *dbname, Oid *dbid, const char *srcname,
-			   DbresetCopyArgs *args, DbresetTerminateOptions *options,
+			   DbresetCopyArgs *args, DbresetEnding *options,
 			   StringInfo how)
 {
 	DbresetJobHandle *job;
 	int			nterminated;
 
-	job = dbreset_job_start(DBRESET_JOB_RESET, args, sizeof(*args),
+	job = dbreset_job_start(&dbreset_reset_job, args, sizeof(*args),
 							psprintf("the reset of database \"%s\"", dbname));
 	PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
 	{
@@ -271,7 +254,7 @@ copy_in_worker(const char *dbname, Oid *dbid, const char *srcname,
 
 		dbreset_wait_for_source(srcname, srcid, options->timeout_ms, false,
 								"Reset from a template nobody connects to, such as one made by dbreset.snapshot_database().");
-		nterminated = dbreset_terminate_and_run(dbname, *dbid, job, options,
+		nterminated = dbreset_end_sessions_and_run(dbname, *dbid, job, options,
 												how);
 	}
 	PG_END_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
@@ -285,13 +268,13 @@ copy_in_worker(const char *dbname, Oid *dbid, const char *srcname,
  */
 static void
 log_reset(const char *dbname, const char *srcname, int nterminated,
-		  const char *how, const DbresetTerminateOptions *options)
+		  const char *how, const DbresetEnding *options)
 {
 	StringInfoData detail;
 
 	initStringInfo(&detail);
 	appendStringInfo(&detail, "%s ", how);
-	dbreset_append_drain_detail(&detail, nterminated, options);
+	dbreset_append_drain_detail(&detail, options);
 	ereport(LOG,
 			(errmsg_plural("role \"%s\" reset database \"%s\" from template \"%s\" after terminating %d session",
 						   "role \"%s\" reset database \"%s\" from template \"%s\" after terminating %d sessions",
@@ -335,7 +318,7 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 	Oid			srcid;
 	Oid			newid;
 	int			nterminated;
-	DbresetTerminateOptions options;
+	DbresetEnding options;
 	StringInfoData how;
 	bool		sealed;
 

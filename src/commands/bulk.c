@@ -1,40 +1,16 @@
 /*-------------------------------------------------------------------------
  *
  * bulk.c
- *	  dbreset.force_drop_databases(): force-drop every database whose name
- *	  matches a pattern, one background worker for the whole batch.
+ *	  dbreset.force_drop_databases(): drop every database whose name
+ *	  matches a pattern, in one background worker, each database in a
+ *	  transaction of its own, an error kept as that database's row.
  *
- * The caller lists the databases whose name matches the LIKE pattern --
- * leaving out templates, protected databases and its own -- and hands the
- * list (names and OIDs) to one background worker.  The worker then does,
- * for each database in listing order and in a transaction of its own, what
- * force_drop_database() does (drop.c), all of it on its side:
- *
- *	1. takes the database object's lock in AccessExclusiveLock mode, which
- *	   keeps new connections out, bounded by the timeout;
- *	2. checks that the name still belongs to the OID listed: a database
- *	   dropped since, or dropped and re-created (or renamed into the name),
- *	   is not touched;
- *	3. makes every check DROP DATABASE would make and checks that it may
- *	   terminate every session, before any is signalled;
- *	4. terminates the sessions and waits until they have left;
- *	5. runs DROP DATABASE as a top-level statement and commits.
- *
- * An error for one database -- a refusal, a lock or session timeout, the
- * DROP itself failing -- is caught, its transaction aborted, and its
- * message becomes that database's row; the worker goes on with the next.
- * Only the caller's cancel (or termination) ends the batch: the drops
- * committed so far stay, and one whose DROP had begun is let finish
- * (dbreset_job_leave_point_of_no_return).
- *
- * Unlike force_drop_database(), the caller does not lock the databases
- * itself: with many databases, holding every lock for the whole batch
- * would keep connections out of databases that are dropped only minutes
- * later, or not at all.  Each database is locked only while it is handled.
- * The worker's start-up is paid once for the batch.
+ * The listing, the dry run and the protection rules run in the caller; the
+ * worker locks, checks and ends the sessions of each database as
+ * force_drop_database() does (core/ending.c, core/refusals.c).
  *
  * IDENTIFICATION
- *	  src/bulk.c
+ *	  src/commands/bulk.c
  *
  *-------------------------------------------------------------------------
  */
@@ -61,7 +37,14 @@
 #include "utils/rel.h"
 
 #include "compat.h"
-#include "dbreset.h"
+#include "base/args.h"
+#include "base/dblock.h"
+#include "base/dbstate.h"
+#include "base/utility.h"
+#include "core/backends.h"
+#include "core/ending.h"
+#include "core/job.h"
+#include "core/refusals.h"
 
 PG_FUNCTION_INFO_V1(dbreset_force_drop_databases);
 
@@ -112,27 +95,23 @@ enum
 	NUM_DROP_MANY_COLS
 };
 
+extern PGDLLEXPORT const DbresetJob dbreset_drop_many_job;
+
 /*
  * drop_one_database
- *		Worker side: steps 1 to 5 for one database, in the current
- *		transaction, which it commits once the DROP is done.  *nsignalled
- *		is set to the number of sessions just before they are signalled,
- *		so that an error after that still reports them; *described names
- *		them for the log line (allocated in cxt, which outlives the commit).
+ *		Worker side: the drop of one listed database, in the current
+ *		transaction, which it commits once the DROP is done.  The sessions
+ *		are ended as for force_drop_database() (dbreset_end_sessions):
+ *		*ending counts them from just before they are signalled, so that an
+ *		error after that still reports them, and names them for the log
+ *		line.
  */
 static void
 drop_one_database(const DropManyArgs *args, const DropManyEntry *entry,
-				  volatile int *nsignalled, char **described,
-				  MemoryContext cxt)
+				  DbresetEnding *ending)
 {
 	const char *dbname = NameStr(entry->dbname);
 	Oid			dbid;
-	DbresetSession *sessions;
-	int			nsessions;
-	int		   *remaining;
-	int			nremaining;
-	StringInfoData buf;
-	MemoryContext oldcontext;
 
 	dbid = dbreset_acquire_database_lock(dbname, AccessExclusiveLock,
 										 args->timeout_ms);
@@ -156,25 +135,13 @@ drop_one_database(const DropManyArgs *args, const DropManyEntry *entry,
 	dbreset_check_not_protected(dbname, DROP_MANY_PROTECTED(args));
 	dbreset_check_droppable(dbname, dbid, false);
 
-	/* for a drop, autovacuum workers are stopped as DROP DATABASE does */
-	sessions = dbreset_collect_sessions(dbid, &nsessions);
-	dbreset_check_terminate_all(sessions, nsessions, true);
-
-	/* names are read now: the sessions' status entries vanish as they exit */
-	oldcontext = MemoryContextSwitchTo(cxt);
-	initStringInfo(&buf);
-	dbreset_describe_sessions(&buf, sessions, nsessions);
-	*described = buf.data;
-	MemoryContextSwitchTo(oldcontext);
-
-	*nsignalled = nsessions;
-	(void) dbreset_drain_sessions(sessions, nsessions, 0);
-	nremaining = dbreset_wait_for_exit(dbid, sessions, nsessions,
-									   args->timeout_ms, &remaining);
-	if (nremaining > 0)
-		dbreset_report_timeout(dbname, remaining, nremaining,
-							   args->timeout_ms,
-							   _("The database was not dropped."));
+	ending->timeout_ms = args->timeout_ms;
+	ending->for_drop = true;
+	ending->undone = _("The database was not dropped.");
+	(void) dbreset_end_sessions(dbname, dbid, ending);
+	/* what it says of them outlives the commit, as *ending does */
+	ending->described = MemoryContextStrdup(GetMemoryChunkContext(ending),
+											ending->described);
 
 	dbreset_job_point_of_no_return();
 	dbreset_run_drop_database(dbname, args->use_force);
@@ -183,7 +150,7 @@ drop_one_database(const DropManyArgs *args, const DropManyEntry *entry,
 	pgstat_report_activity(STATE_RUNNING, dbreset_drop_many_job.name);
 
 	/* dropped and committed */
-	dbreset_forget_lock(dbid);
+	dbreset_forget_maintenance_record(dbid);
 }
 
 /*
@@ -219,15 +186,16 @@ drop_many_job_run(const void *argp, StringInfo result)
 	{
 		const DropManyEntry *entry = &args->entries[i];
 		const char *dbname = NameStr(entry->dbname);
-		volatile int nsignalled = -1;
 		volatile bool failed = false;
-		char	   *described = NULL;
+		DbresetEnding *ending;
 
 		MemoryContextReset(itemcxt);
+		ending = MemoryContextAllocZero(itemcxt, sizeof(DbresetEnding));
+		ending->nsessions = -1;
 
 		PG_TRY();
 		{
-			drop_one_database(args, entry, &nsignalled, &described, itemcxt);
+			drop_one_database(args, entry, ending);
 		}
 		PG_CATCH();
 		{
@@ -243,7 +211,7 @@ drop_many_job_run(const void *argp, StringInfo result)
 			dbreset_job_recover();
 			pgstat_report_activity(STATE_RUNNING, dbreset_drop_many_job.name);
 
-			rows[i].terminated = nsignalled;
+			rows[i].terminated = ending->nsessions;
 			rows[i].error = MemoryContextStrdup(batchcxt, edata->message);
 
 			ereport(LOG_SERVER_ONLY,
@@ -259,7 +227,7 @@ drop_many_job_run(const void *argp, StringInfo result)
 		if (failed)
 			continue;
 
-		rows[i].terminated = nsignalled;
+		rows[i].terminated = ending->nsessions;
 		rows[i].error = NULL;
 
 		/*
@@ -269,11 +237,11 @@ drop_many_job_run(const void *argp, StringInfo result)
 		ereport(LOG_SERVER_ONLY,
 				(errmsg_plural("role \"%s\" dropped database \"%s\" after terminating %d session",
 							   "role \"%s\" dropped database \"%s\" after terminating %d sessions",
-							   nsignalled,
+							   ending->nsessions,
 							   GetUserNameFromId(GetUserId(), false), dbname,
-							   nsignalled),
-				 nsignalled > 0 ?
-				 errdetail_internal("Terminated: %s.", described) : 0));
+							   ending->nsessions),
+				 ending->nsessions > 0 ?
+				 errdetail_internal("Terminated: %s.", ending->described) : 0));
 	}
 
 	for (i = 0; i < args->ndatabases; i++)
@@ -288,10 +256,7 @@ drop_many_job_run(const void *argp, StringInfo result)
 	MemoryContextDelete(batchcxt);
 }
 
-const DbresetJob dbreset_drop_many_job = {
-	.name = "dbreset: drop databases",
-	.run = drop_many_job_run,
-};
+DBRESET_JOB(dbreset_drop_many_job, "dbreset: drop databases", drop_many_job_run);
 
 /*
  * entry_name_cmp
@@ -436,7 +401,7 @@ run_batch(const char *pattern, const DropManyEntry *entries, int n,
 	strcpy((char *) args + entries_len, dbreset_protected_databases);
 
 	initStringInfo(result);
-	job = dbreset_job_start(DBRESET_JOB_DROP_MANY, args, args_len,
+	job = dbreset_job_start(&dbreset_drop_many_job, args, args_len,
 							psprintf("the drop of the databases matching \"%s\"",
 									 pattern));
 	PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));

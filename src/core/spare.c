@@ -1,49 +1,18 @@
 /*-------------------------------------------------------------------------
  *
  * spare.c
- *	  Warm spares: a copy of the template made in the background after a
- *	  reset, so that the next reset swaps it in instead of copying -- and
- *	  dbreset.spares(), dbreset.drop_spares().
+ *	  Spares: a copy of the template made in the background after a reset,
+ *	  so that the next reset swaps it in by renames instead of copying.
  *
- * After reset_database(..., keep_spare => true), a detached background
- * worker (not in the caller's lock group, nobody waits for it) drops what
- * the last swap left behind and creates
- *
- *	dbreset_spare_<target OID>
- *
- * a copy of the template with the target's owner, tablespace, encoding and
- * locale, ALLOW_CONNECTIONS false, and a comment that records what it is a
- * copy of: "dbreset spare of database <target OID> from template
- * <template OID> row <xmin>", where xmin is that of the template's
- * pg_database row when it was copied.  The next reset uses the spare only
- * if the template still has that OID and that row (any ALTER DATABASE,
- * GRANT, rename or owner change makes a new row version), and is sealed
- * (ALLOW_CONNECTIONS false), so that nobody can have changed what is in
- * it: then the spare is a complete copy of the template as it is now.
- *
- * The swap runs in the caller's own transaction, because renaming is
- * transactional: with the target locked and its sessions gone, the target
- * is renamed to dbreset_old_<new target OID> (sealed, with a comment that
- * marks it), the spare to the target's name, and the spare is given what
- * the target had (props.c).  It commits with the caller's statement, all
- * or nothing; neither a copy nor a DROP (with its checkpoint) is on the
- * caller's path.  The worker started next waits for that commit, drops the
- * old database and makes the next spare.  A client that waited on the
- * target's lock during the swap then gets "database does not exist": it
- * waited on the old OID, whose name has changed.
- *
- * Only databases whose name and comment both say so are treated as
- * dbreset's own; a user's database of such a name is never touched.  A
- * spare maker holds a lock of its own (the target's database object with
- * objsubid 1) while it works, so that a reset can wait for it rather than
- * copy a second time, and spares() can show it.  On 15+ the maker chooses
- * the spare's OID itself and records it in pg_dbreset/ in the data
- * directory before creating it: if the maker dies in a crash before its
- * commit, the files of the half-made copy are recognised and removed by
- * the next call.
+ * A detached worker (the maker) drops what the last swap left and creates
+ * dbreset_spare_<target OID>, sealed, with a comment naming the template
+ * row it copied.  A spare is used only while that row is current; the
+ * swap, the maker's lock and crash recovery of half-made spares are told
+ * in src/README.md.  Only databases whose name and comment both say so
+ * are treated as dbreset's own.
  *
  * IDENTIFICATION
- *	  src/spare.c
+ *	  src/core/spare.c
  *
  *-------------------------------------------------------------------------
  */
@@ -84,10 +53,11 @@
 #include "utils/timestamp.h"
 
 #include "compat.h"
-#include "dbreset.h"
-
-PG_FUNCTION_INFO_V1(dbreset_spares);
-PG_FUNCTION_INFO_V1(dbreset_drop_spares);
+#include "base/utility.h"
+#include "core/copy.h"
+#include "core/job.h"
+#include "core/props.h"
+#include "core/spare.h"
 
 PGDLLEXPORT void dbreset_spare_worker_main(Datum main_arg);
 
@@ -429,7 +399,7 @@ drop_own_database(const OwnDatabase *own)
 }
 
 /*
- * tidy
+ * drop_own_databases
  *		Worker side, in a transaction with a snapshot: drop every spare and
  *		old database of target (InvalidOid: of every target) that the
  *		current user owns, except a spare of keep_template that is ready --
@@ -440,9 +410,9 @@ drop_own_database(const OwnDatabase *own)
  *		and frees the transaction's memory.
  */
 static int
-tidy(Oid target, Oid keep_template, bool *kept, int *skipped)
+drop_own_databases(Oid target, Oid keep_template, bool *kept, int *skipped)
 {
-	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "dbreset tidy",
+	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "dbreset drop own databases",
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext oldcontext = MemoryContextSwitchTo(cxt);
 	List	   *own = list_own_databases(target);
@@ -706,8 +676,8 @@ dbreset_spare_worker_main(Datum main_arg)
 							   MAKER_LOCK_SUBID, ExclusiveLock);
 
 	if (OidIsValid(task.former_target) && task.former_target != task.target)
-		(void) tidy(task.former_target, InvalidOid, &kept, &skipped);
-	(void) tidy(task.target, task.template_id, &kept, &skipped);
+		(void) drop_own_databases(task.former_target, InvalidOid, &kept, &skipped);
+	(void) drop_own_databases(task.target, task.template_id, &kept, &skipped);
 	if (OidIsValid(task.template_id) && !kept)
 		make_spare(&task);
 
@@ -875,7 +845,7 @@ dbreset_let_go_of_spare(Oid target, Oid spare)
  *		maker starts during the swap (or until dbreset_let_go_of_spare());
  *		without one it is let go of at once: the copy's worker that comes
  *		next must not find a lock of ours in its way (the job core's list
- *		of the caller's locks, worker.c).
+ *		of the caller's locks, core/job.c).
  */
 Oid
 dbreset_find_spare(Oid target, Oid template_id, int timeout_ms,
@@ -959,54 +929,42 @@ dbreset_swap_spare(const char *dbname, Oid target, Oid spare)
 }
 
 /*
- * dbreset.spares() RETURNS TABLE (spare name, dbname name, template name,
- *								   state text)
- *		dbreset's spares and old databases, and the makers at work: state
- *		'ready' (the next reset swaps it in), 'stale' (it no longer matches
- *		its template or database; dropped by the next call), 'orphaned'
- *		(its database is gone), 'creating' (a maker is at work), 'dropping'
- *		(an old database the last swap left, dropped in the background),
- *		'crashed' (files of a spare whose making was interrupted).  Open to
- *		everyone, like pg_database.
+ * dbreset_list_spares
+ *		dbreset's spares and old databases, and the makers at work, as a
+ *		List of DbresetSpareRow for dbreset.spares(): state 'ready' (the
+ *		next reset swaps it in), 'stale' (it no longer matches its template
+ *		or database; dropped by the next call), 'orphaned' (its database is
+ *		gone), 'creating' (a maker is at work), 'dropping' (an old database
+ *		the last swap left, dropped in the background), 'crashed' (files of
+ *		a spare whose making was interrupted).
  */
-Datum
-dbreset_spares(PG_FUNCTION_ARGS)
+List *
+dbreset_list_spares(void)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	List	   *rows = NIL;
 	List	   *own;
 	ListCell   *lc;
 	DIR		   *dir;
 	struct dirent *de;
 
-	dbreset_init_materialized_srf(fcinfo);
 	own = list_own_databases(InvalidOid);
 	foreach(lc, own)
 	{
 		OwnDatabase *db = (OwnDatabase *) lfirst(lc);
-		Datum		values[4];
-		bool		nulls[4] = {false, false, false, false};
-		char	   *target = get_database_name(db->target);
-		char	   *tpl = db->is_spare ? get_database_name(db->template_id) : NULL;
-		const char *state;
+		DbresetSpareRow *row = palloc0(sizeof(DbresetSpareRow));
 
+		row->spare = pstrdup(NameStr(db->name));
+		row->dbname = get_database_name(db->target);
+		row->template_name = db->is_spare ?
+			get_database_name(db->template_id) : NULL;
 		if (!db->is_spare)
-			state = "dropping";
-		else if (target == NULL)
-			state = "orphaned";
+			row->state = "dropping";
+		else if (row->dbname == NULL)
+			row->state = "orphaned";
 		else
-			state = spare_state(db, InvalidOid, db->target) ? "stale" : "ready";
-
-		values[0] = NameGetDatum(&db->name);
-		if (target)
-			values[1] = DirectFunctionCall1(namein, CStringGetDatum(target));
-		else
-			nulls[1] = true;
-		if (tpl)
-			values[2] = DirectFunctionCall1(namein, CStringGetDatum(tpl));
-		else
-			nulls[2] = true;
-		values[3] = CStringGetTextDatum(state);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			row->state = spare_state(db, InvalidOid, db->target) ?
+				"stale" : "ready";
+		rows = lappend(rows, row);
 	}
 
 	/* makers at work, and what crashed ones left */
@@ -1017,46 +975,33 @@ dbreset_spares(PG_FUNCTION_ARGS)
 					oid,
 					spc;
 		LOCKTAG		tag;
-		Datum		values[4];
-		bool		nulls[4] = {false, false, true, false};
-		char	   *target;
-		const char *state = "creating";
+		DbresetSpareRow *row;
 
 		if (sscanf(de->d_name, "creating.%u.%u.%u", &t, &oid, &spc) != 3)
 			continue;
 		if (SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(oid)))
 			continue;			/* committed: listed above */
+		row = palloc0(sizeof(DbresetSpareRow));
+		row->state = "creating";
 		SET_LOCKTAG_OBJECT(tag, InvalidOid, DatabaseRelationId, t,
 						   MAKER_LOCK_SUBID);
 		if (LockAcquire(&tag, ShareLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
 		{
 			LockRelease(&tag, ShareLock, false);
-			state = "crashed";
+			row->state = "crashed";
 		}
-		target = get_database_name(t);
-		values[0] = DirectFunctionCall1(namein,
-										CStringGetDatum(psprintf(SPARE_PREFIX "%u", t)));
-		if (target)
-			values[1] = DirectFunctionCall1(namein, CStringGetDatum(target));
-		else
-			nulls[1] = true;
-		values[3] = CStringGetTextDatum(state);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		row->spare = psprintf(SPARE_PREFIX "%u", t);
+		row->dbname = get_database_name(t);
+		rows = lappend(rows, row);
 	}
 	if (dir)
 		FreeDir(dir);
-	return (Datum) 0;
+	return rows;
 }
-
-/* Arguments of the drop-spares job */
-typedef struct DbresetDropSparesArgs
-{
-	Oid			target;			/* InvalidOid: of every database */
-} DbresetDropSparesArgs;
 
 /*
  * drop_spares_job_run
- *		The drop_spares() job, in the worker: tidy, keeping nothing; the
+ *		The drop_spares() job, in the worker: drop_own_databases(), keeping nothing; the
  *		result is the number dropped and the number skipped.
  */
 static void
@@ -1070,60 +1015,8 @@ drop_spares_job_run(const void *argp, StringInfo result)
 	if (OidIsValid(args->target))
 		dbreset_job_hold_lock(DatabaseRelationId, args->target,
 							  MAKER_LOCK_SUBID, ExclusiveLock);
-	ndropped = tidy(args->target, InvalidOid, &kept, &skipped);
+	ndropped = drop_own_databases(args->target, InvalidOid, &kept, &skipped);
 	appendStringInfo(result, "%d %d", ndropped, skipped);
 }
 
-const DbresetJob dbreset_drop_spares_job = {
-	.name = "dbreset: drop spares",
-	.run = drop_spares_job_run,
-};
-
-/*
- * dbreset.drop_spares(dbname name DEFAULT NULL) RETURNS integer
- *		Drop dbreset's spares and old databases of dbname (NULL: of every
- *		database) that the caller owns, and remove what crashed makers left;
- *		returns how many were dropped.  Each one is dropped in a transaction
- *		of its own, in a background worker.  REVOKEd from PUBLIC.
- */
-Datum
-dbreset_drop_spares(PG_FUNCTION_ARGS)
-{
-	DbresetDropSparesArgs args;
-	DbresetJobHandle *job;
-	StringInfoData result;
-	int			ndropped = 0;
-	int			nskipped = 0;
-
-	dbreset_prevent_in_transaction_block("dbreset.drop_spares()");
-	PreventCommandIfReadOnly("DROP DATABASE");
-	PreventCommandDuringRecovery("DROP DATABASE");
-
-	memset(&args, 0, sizeof(args));
-	if (!PG_ARGISNULL(0))
-	{
-		char	   *dbname = NameStr(*PG_GETARG_NAME(0));
-
-		args.target = get_database_oid(dbname, false);
-	}
-
-	initStringInfo(&result);
-	job = dbreset_job_start(DBRESET_JOB_DROP_SPARES, &args, sizeof(args),
-							"the drop of spares");
-	PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
-	{
-		dbreset_job_release(job);
-		dbreset_job_finish(job, &result);
-	}
-	PG_END_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
-
-	if (sscanf(result.data, "%d %d", &ndropped, &nskipped) != 2)
-		elog(ERROR, "unexpected result of the drop-spares job: \"%s\"",
-			 result.data);
-	if (nskipped > 0)
-		ereport(NOTICE,
-				(errmsg_plural("%d spare or old database of another owner was left alone",
-							   "%d spares or old databases of other owners were left alone",
-							   nskipped, nskipped)));
-	PG_RETURN_INT32(ndropped);
-}
+DBRESET_JOB(dbreset_drop_spares_job, "dbreset: drop spares", drop_spares_job_run);

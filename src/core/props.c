@@ -1,20 +1,13 @@
 /*-------------------------------------------------------------------------
  *
  * props.c
- *	  What DROP DATABASE + CREATE DATABASE loses, read from the old
- *	  database before the drop and applied to the new one after the create.
- *
- * CREATE DATABASE sets a fresh owner, ACL, connection limit and flags, and
- * DROP DATABASE deletes the database's comment, security labels and every
- * ALTER DATABASE ... SET and ALTER ROLE ... IN DATABASE ... SET.  A reset
- * keeps them all: the owner, tablespace, encoding and locale go into the
- * CREATE DATABASE statement itself (copy.c); the rest is read here in the
- * drop's transaction and written back, exactly as it was, in the
- * transaction after the create -- the ACL with its shared dependencies, as
- * GRANT records them, and dbreset's lock (lock.c) for the new row version.
+ *	  What a reset keeps of a database -- owner, tablespace, connection
+ *	  limit, ALLOW_CONNECTIONS, template flag, grants, comment, security
+ *	  labels, per-database settings, the maintenance record -- read before
+ *	  the drop and given back to the new database in the same transaction.
  *
  * IDENTIFICATION
- *	  src/props.c
+ *	  src/core/props.c
  *
  *-------------------------------------------------------------------------
  */
@@ -42,7 +35,9 @@
 #include "utils/syscache.h"
 
 #include "compat.h"
-#include "dbreset.h"
+#include "base/dbstate.h"
+#include "core/job.h"
+#include "core/props.h"
 
 /* One ALTER DATABASE ... SET or ALTER ROLE ... IN DATABASE ... SET row */
 typedef struct DbresetSetting
@@ -142,7 +137,7 @@ dbreset_read_db_props(Oid dbid, MemoryContext cxt)
 	acl = SysCacheGetAttr(DATABASEOID, tup, Anum_pg_database_datacl, &isnull);
 	props->acl = isnull ? NULL : DatumGetAclPCopy(acl);
 	ReleaseSysCache(tup);
-	props->locked = dbreset_database_state(dbid) == DBRESET_DB_LOCKED;
+	props->locked = dbreset_database_state(dbid) == DBRESET_DB_MAINTENANCE;
 
 	props->comment = dbreset_database_comment(dbid, NULL);
 
@@ -358,7 +353,7 @@ insert_setting(Relation rel, Oid dbid, const DbresetSetting *setting)
  * dbreset_apply_db_props
  *		Give database dbid -- just created with props' owner, tablespace and
  *		locale -- everything else of props: ACL, connection limit, flags,
- *		comment, security labels and settings, and dbreset's lock (lock.c)
+ *		comment, security labels and settings, and the maintenance record (base/dbstate.c)
  *		if it had one.  Settings of roles dropped since they were read are
  *		left out, as DROP ROLE would have removed them.  The lock's record
  *		is written before the commit, which the caller makes.
@@ -399,8 +394,8 @@ dbreset_apply_db_props(Oid dbid, const DbresetDbProps *props)
 
 	/* dbreset's lock stays, recorded for the row version written here */
 	if (props->locked)
-		dbreset_keep_lock(dbid);
+		dbreset_keep_maintenance_record(dbid);
 	/* the record of the OID the database had, if another, is stale */
 	if (props->oid != dbid)
-		dbreset_forget_lock_at_commit(props->oid);
+		dbreset_forget_maintenance_record_at_commit(props->oid);
 }

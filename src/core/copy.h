@@ -1,0 +1,57 @@
+/*-------------------------------------------------------------------------
+ *
+ * copy.h
+ *	  CREATE DATABASE from a template: checks, strategy, the copy job (copy.c).
+ *
+ * IDENTIFICATION
+ *	  src/core/copy.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef DBRESET_COPY_H
+#define DBRESET_COPY_H
+
+#include "lib/stringinfo.h"
+
+#include "core/job.h"
+#include "core/props.h"
+
+/*
+ * Arguments of the reset and copy jobs, copied into the worker's segment.
+ * For a reset, dbname is the database reset from source; for a clone or a
+ * snapshot, it is the new database.
+ */
+typedef struct DbresetCopyArgs
+{
+	NameData	dbname;
+	Oid			dbid;			/* reset: locked by the worker */
+	NameData	source;
+	Oid			source_id;		/* ShareLock held by the worker */
+	bool		use_force;		/* reset: DROP ... WITH (FORCE) */
+	bool		seal;			/* snapshot: a sealed template */
+	/* the caller's settings that choose how to copy */
+	int			file_copy_threshold;	/* kB */
+	bool		file_copy_clone;	/* 18+: file_copy_method = clone */
+} DbresetCopyArgs;
+
+extern PGDLLEXPORT const DbresetJob dbreset_copy_job;
+
+extern void dbreset_copy_define_settings(void);
+extern void dbreset_copy_settings(DbresetCopyArgs *args);
+extern Oid	dbreset_lock_source(const char *srcname, int timeout_ms);
+extern Oid	dbreset_find_source(const char *srcname);
+extern void dbreset_check_locked_source(const char *srcname, Oid srcid);
+extern Oid	dbreset_job_lock_source(DbresetJobHandle *job, const char *srcname,
+									Oid srcid, int timeout_ms);
+extern void dbreset_check_source(const char *srcname, Oid srcid);
+extern void dbreset_check_copy_into(const char *srcname, Oid srcid,
+									const char *dbname, Oid dbid);
+extern void dbreset_wait_for_source(const char *srcname, Oid srcid,
+									int timeout_ms, bool terminate,
+									const char *hint);
+extern char *dbreset_create_statement(const DbresetCopyArgs *args,
+									  const DbresetDbProps *props,
+									  Oid oid, StringInfo how);
+extern void dbreset_run_create(const DbresetCopyArgs *args, const char *sql);
+
+#endif							/* DBRESET_COPY_H */
