@@ -125,6 +125,9 @@ FROM pg_database WHERE datname = 'dbr_app_snap';
 DROP TABLE in_snapshot;
 \c contrib_regression
 SET statement_timeout = '30s';
+-- psql's \c leaves the old session to exit on its own: wait for it, or
+-- the reset would count it among the sessions it terminated
+DO $$ BEGIN WHILE EXISTS (SELECT FROM dbreset.sessions('dbr_app')) LOOP PERFORM pg_sleep(0.01); END LOOP; END $$;
 SELECT dbreset.reset_database('dbr_app', 'dbr_app_snap');
 SELECT * FROM props_diff((SELECT props FROM saved WHERE label = 'before'),
                          db_props('dbr_app'));
