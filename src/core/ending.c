@@ -66,11 +66,6 @@ dbreset_end_sessions(const char *dbname, Oid dbid, DbresetEnding *ending)
 	int			nremaining;
 	StringInfoData buf;
 
-	/*
-	 * dbreset's standing workers on it are no sessions: they leave first
-	 * (and one claimed before that is a session like any other).
-	 */
-	dbreset_standing_evict(dbid, ending->timeout_ms);
 	sessions = dbreset_collect_sessions(dbid, &nsessions);
 	if (ending->skip_autovacuum)
 		nsessions = dbreset_without_autovacuum(sessions, nsessions);
@@ -80,6 +75,13 @@ dbreset_end_sessions(const char *dbname, Oid dbid, DbresetEnding *ending)
 		dbreset_check_may_roll_back(dbname, dbid, false);
 	if (ending->on_checked)
 		ending->on_checked(sessions, nsessions, ending->arg);
+
+	/*
+	 * dbreset's standing workers on it are no sessions (collect leaves the
+	 * idle ones out; one claimed meanwhile is a session like any other):
+	 * once the call is sure to go on, they leave.
+	 */
+	dbreset_standing_evict(dbid, ending->timeout_ms);
 
 	/* names are read now: the sessions' status entries vanish as they exit */
 	initStringInfo(&buf);

@@ -180,17 +180,26 @@ static void release_session_locks(void);
  *		pointers, which differ between processes under EXEC_BACKEND.  The
  *		job core so names no command: a command defines its jobs with
  *		DBRESET_JOB() (job.h).
+ *
+ *		The library is found by name once, for the first job, before the
+ *		worker connects; later jobs of a standing worker are looked up in
+ *		that handle, so that settings it read when it connected
+ *		(dynamic_library_path) do not decide where its own code is.
  */
 static const DbresetJob *
 lookup_job(const char *symbol)
 {
+	static void *library = NULL;
 	const DbresetJob *job;
 
-	job = (const DbresetJob *)
-		load_external_function(MyBgworkerEntry->bgw_library_name, symbol,
-							   true, NULL);
-	if (strcmp(job->symbol, symbol) != 0)
-		elog(ERROR, "dbreset job \"%s\" is not a job", symbol);
+	if (library == NULL)
+		job = (const DbresetJob *)
+			load_external_function(MyBgworkerEntry->bgw_library_name, symbol,
+								   true, &library);
+	else
+		job = (const DbresetJob *) lookup_external_function(library, symbol);
+	if (job == NULL || strcmp(job->symbol, symbol) != 0)
+		elog(ERROR, "dbreset job \"%s\" not found", symbol);
 	return job;
 }
 
