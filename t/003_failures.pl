@@ -82,10 +82,24 @@ for my $how ('cancel', 'terminate')
 		"\\echo started\nSELECT dbreset.force_drop_database('$db', timeout => '60s');\n"
 	);
 	wait_for_drop_lock($node, $db);
+	# the worker, which holds the database's lock
+	my $wpid = $node->safe_psql('postgres', qq(
+SELECT pid FROM pg_locks
+WHERE locktype = 'object' AND classid = 'pg_database'::regclass
+  AND objid = (SELECT oid FROM pg_database WHERE datname = '$db') AND granted));
+	# a cancelled call waits for its worker to exit: stopped, the worker
+	# keeps the call waiting
+	kill 'STOP', $wpid if $how eq 'cancel';
 	$node->safe_psql('postgres', "SELECT pg_${how}_backend($caller_pid)");
-	wait_for_no_worker($node);
 	if ($how eq 'cancel')
 	{
+		$node->safe_psql('postgres', 'SELECT pg_sleep(0.5)');
+		is( $node->safe_psql(
+				'postgres',
+				"SELECT state FROM pg_stat_activity WHERE pid = $caller_pid"),
+			'active',
+			'cancel: the call does not come back while its worker is still there');
+		continue_process($wpid);
 		like(session_error($caller), qr/canceling statement due to user request/,
 			'cancel: the caller reports the cancel');
 	}
@@ -95,6 +109,7 @@ for my $how ('cancel', 'terminate')
 			"SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $caller_pid")
 		  or die 'the terminated caller never left';
 	}
+	wait_for_no_worker($node);
 	ok(!$node->log_contains(qr/FATAL: .*(dbreset|background worker)/, $log_offset),
 		"caller $how: the stopped worker left no FATAL line in the log");
 	continue_process($pid);
