@@ -82,28 +82,42 @@ dbreset_args_define_settings(void)
 }
 
 /*
- * dbreset_get_dbname_arg
- *		Return the database name passed as argument argno, refusing NULL and
- *		the empty name.  The SQL functions are not STRICT so that a NULL is
- *		an error instead of a silent NULL result.
+ * dbreset_get_name_arg
+ *		Return the name passed as argument argno, refusing NULL (22004) and
+ *		the empty name (22023); what names the argument in the message
+ *		("database name", "template name", ...).  The SQL functions are not
+ *		STRICT so that a NULL is an error instead of a silent NULL result.
+ *		A name longer than NAMEDATALEN - 1 bytes has already been cut, on a
+ *		character boundary, by the name type's input function, as the
+ *		parser cuts an identifier.
  */
 char *
-dbreset_get_dbname_arg(FunctionCallInfo fcinfo, int argno)
+dbreset_get_name_arg(FunctionCallInfo fcinfo, int argno, const char *what)
 {
-	char	   *dbname;
+	char	   *name;
 
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("database name must not be null")));
+				 errmsg("%s must not be null", what)));
 
-	dbname = NameStr(*PG_GETARG_NAME(argno));
-	if (dbname[0] == '\0')
+	name = NameStr(*PG_GETARG_NAME(argno));
+	if (name[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("database name must not be empty")));
+				 errmsg("%s must not be empty", what)));
 
-	return pstrdup(dbname);
+	return pstrdup(name);
+}
+
+/*
+ * dbreset_get_dbname_arg
+ *		The database name passed as argument argno (dbreset_get_name_arg).
+ */
+char *
+dbreset_get_dbname_arg(FunctionCallInfo fcinfo, int argno)
+{
+	return dbreset_get_name_arg(fcinfo, argno, "database name");
 }
 
 /*

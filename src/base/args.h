@@ -18,6 +18,8 @@ extern char *dbreset_protected_databases;
 extern bool dbreset_use_force_option;
 
 extern void dbreset_args_define_settings(void);
+extern char *dbreset_get_name_arg(FunctionCallInfo fcinfo, int argno,
+								  const char *what);
 extern char *dbreset_get_dbname_arg(FunctionCallInfo fcinfo, int argno);
 extern int	dbreset_get_timeout_arg(FunctionCallInfo fcinfo, int argno);
 extern int	dbreset_get_grace_arg(FunctionCallInfo fcinfo, int argno);

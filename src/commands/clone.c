@@ -111,9 +111,10 @@ copy_database(const char *what, const char *srcname,
 Datum
 dbreset_clone_database(PG_FUNCTION_ARGS)
 {
-	char	   *source = dbreset_get_dbname_arg(fcinfo, 0);
-	char	   *target = dbreset_get_dbname_arg(fcinfo, 1);
-	bool		terminate = PG_ARGISNULL(2) ? false : PG_GETARG_BOOL(2);
+	char	   *source = dbreset_get_name_arg(fcinfo, 0, "source database name");
+	char	   *target = dbreset_get_name_arg(fcinfo, 1, "target database name");
+	bool		terminate = dbreset_get_bool_arg(fcinfo, 2, "terminate_sessions",
+												 false);
 	int			timeout_ms = dbreset_get_timeout_arg(fcinfo, 3);
 
 	copy_database("dbreset.clone_database()", source, target,
@@ -135,8 +136,9 @@ Datum
 dbreset_snapshot_database(PG_FUNCTION_ARGS)
 {
 	char	   *dbname = dbreset_get_dbname_arg(fcinfo, 0);
-	char	   *snapshot = dbreset_get_dbname_arg(fcinfo, 1);
-	bool		terminate = PG_ARGISNULL(2) ? false : PG_GETARG_BOOL(2);
+	char	   *snapshot = dbreset_get_name_arg(fcinfo, 1, "snapshot name");
+	bool		terminate = dbreset_get_bool_arg(fcinfo, 2, "terminate_sessions",
+												 false);
 	int			timeout_ms = dbreset_get_timeout_arg(fcinfo, 3);
 
 	copy_database("dbreset.snapshot_database()", dbname, snapshot,

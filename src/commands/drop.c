@@ -273,7 +273,7 @@ dbreset_force_drop_database(PG_FUNCTION_ARGS)
 {
 	DbresetDropArgs args;
 	char	   *dbname = dbreset_get_dbname_arg(fcinfo, 0);
-	bool		if_exists = PG_ARGISNULL(1) ? false : PG_GETARG_BOOL(1);
+	bool		if_exists = dbreset_get_bool_arg(fcinfo, 1, "if_exists", false);
 	int			timeout_ms = dbreset_get_timeout_arg(fcinfo, 2);
 	int			grace_ms = dbreset_get_grace_arg(fcinfo, 3);
 	bool		rollback_prepared = dbreset_get_bool_arg(fcinfo, 4,

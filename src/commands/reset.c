@@ -312,8 +312,8 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 {
 	DbresetCopyArgs args;
 	char	   *dbname = dbreset_get_dbname_arg(fcinfo, 0);
-	char	   *srcname;
-	bool		keep_spare = PG_ARGISNULL(2) ? false : PG_GETARG_BOOL(2);
+	char	   *srcname = dbreset_get_name_arg(fcinfo, 1, "template name");
+	bool		keep_spare = dbreset_get_bool_arg(fcinfo, 2, "keep_spare", false);
 	Oid			dbid;
 	Oid			srcid;
 	Oid			newid;
@@ -322,11 +322,6 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 	StringInfoData how;
 	bool		sealed;
 
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("template name must not be null")));
-	srcname = NameStr(*PG_GETARG_NAME(1));
 	memset(&options, 0, sizeof(options));
 	options.timeout_ms = dbreset_get_timeout_arg(fcinfo, 3);
 	options.grace_ms = dbreset_get_grace_arg(fcinfo, 4);

@@ -278,7 +278,7 @@ dbreset_sessions(PG_FUNCTION_ARGS)
 	int			i;
 
 	if (!PG_ARGISNULL(0))
-		dbid = get_database_oid(NameStr(*PG_GETARG_NAME(0)), false);
+		dbid = get_database_oid(dbreset_get_dbname_arg(fcinfo, 0), false);
 
 	dbreset_init_materialized_srf(fcinfo);
 

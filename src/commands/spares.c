@@ -91,7 +91,7 @@ dbreset_drop_spares(PG_FUNCTION_ARGS)
 	memset(&args, 0, sizeof(args));
 	if (!PG_ARGISNULL(0))
 	{
-		char	   *dbname = NameStr(*PG_GETARG_NAME(0));
+		char	   *dbname = dbreset_get_dbname_arg(fcinfo, 0);
 
 		args.target = get_database_oid(dbname, false);
 	}
