@@ -195,5 +195,21 @@ unlike(slurp_file($oneshot->logfile), qr/sorry, too many clients already/,
 	'no worker ran out of process slots');
 $oneshot->stop;
 
+# --- the settings prefix is reserved --------------------------------------
+
+# Once the library is loaded, a misspelt dbreset.* setting is an error, not
+# a silent placeholder (MarkGUCPrefixReserved, 15+; 13 and 14 only warn
+# about placeholders set before the load).
+SKIP:
+{
+	skip 'MarkGUCPrefixReserved() exists from PostgreSQL 15 on', 1
+	  if $node->pg_version < 15;
+	my ($r, $o, $e) = $node->psql('postgres',
+		"LOAD 'dbreset'; SET dbreset.no_such_setting = 1");
+	like($e,
+		qr/invalid configuration parameter name "dbreset\.no_such_setting"/,
+		'a misspelt dbreset.* setting is refused once the library is loaded');
+}
+
 $node->stop;
 done_testing();
