@@ -117,28 +117,35 @@ $holder->quit;
 # A standing worker reads its role's settings when it connects, after its
 # first job was looked up; dynamic_library_path among them must not decide
 # where its later jobs are found: they are in the library it runs.
-$node->safe_psql('postgres', q(
-CREATE ROLE st_lp LOGIN;
-ALTER ROLE st_lp SET dynamic_library_path = '/nonexistent';
-GRANT EXECUTE ON FUNCTION dbreset.force_drop_database(name, boolean, interval, interval, boolean) TO st_lp;));
-for my $db (qw(st_lp1 st_lp2))
+# From 18 on core searches dynamic_library_path for "$libdir/..." module
+# names too, so that role could not call dbreset at all: nothing to show.
+SKIP:
 {
-	make_db($node, $db);
-	$node->safe_psql('postgres', "ALTER DATABASE $db OWNER TO st_lp");
+	skip 'from PostgreSQL 18 on, MODULE_PATHNAME is searched on dynamic_library_path too (core behaviour)', 4
+	  if $node->pg_version >= 18;
+	$node->safe_psql('postgres', q(
+	CREATE ROLE st_lp LOGIN;
+	ALTER ROLE st_lp SET dynamic_library_path = '/nonexistent';
+	GRANT EXECUTE ON FUNCTION dbreset.force_drop_database(name, boolean, interval, interval, boolean) TO st_lp;));
+	for my $db (qw(st_lp1 st_lp2))
+	{
+		make_db($node, $db);
+		$node->safe_psql('postgres', "ALTER DATABASE $db OWNER TO st_lp");
+	}
+	($ret, $out, $err) =
+	  call("SELECT dbreset.force_drop_database('st_lp1')", user => 'st_lp');
+	is($ret, 0, 'dynamic_library_path elsewhere: the first call succeeds');
+	my $wlp = workers('st_lp');
+	($ret, $out, $err) =
+	  call("SELECT dbreset.force_drop_database('st_lp2')", user => 'st_lp');
+	is($ret, 0, 'and so does the next, in the same standing worker')
+	  or diag($err);
+	like($err, qr/handed to standing worker PID $wlp\b/,
+		'(served by the standing worker)');
+	is(db_exists($node, 'st_lp2'), 0, 'the database is gone');
+	$node->safe_psql('postgres', "SELECT pg_terminate_backend($wlp)");
+	wait_gone($wlp, 'the worker of st_lp');
 }
-($ret, $out, $err) =
-  call("SELECT dbreset.force_drop_database('st_lp1')", user => 'st_lp');
-is($ret, 0, 'dynamic_library_path elsewhere: the first call succeeds');
-my $wlp = workers('st_lp');
-($ret, $out, $err) =
-  call("SELECT dbreset.force_drop_database('st_lp2')", user => 'st_lp');
-is($ret, 0, 'and so does the next, in the same standing worker')
-  or diag($err);
-like($err, qr/handed to standing worker PID $wlp\b/,
-	'(served by the standing worker)');
-is(db_exists($node, 'st_lp2'), 0, 'the database is gone');
-$node->safe_psql('postgres', "SELECT pg_terminate_backend($wlp)");
-wait_gone($wlp, 'the worker of st_lp');
 
 # --- SET ROLE does not carry over to the next job -----------------------
 
