@@ -31,6 +31,7 @@
 #include "base/args.h"
 #include "base/dblock.h"
 #include "base/utility.h"
+#include "base/testpoint.h"
 #include "core/copy.h"
 #include "core/ending.h"
 #include "core/job.h"
@@ -118,12 +119,16 @@ reset_job_run(const void *argp, StringInfo result)
 	}
 
 	dbreset_job_point_of_no_return();
+	dbreset_test_point("reset:before_drop");
 	dbreset_run_drop_database(dbname, args->use_force);
+	dbreset_test_point("reset:dropped");
 	dbreset_job_next_transaction();
+	dbreset_test_point("reset:before_create");
 
 	PG_TRY();
 	{
 		dbreset_run_create(args, sql);
+		dbreset_test_point("reset:created");
 	}
 	PG_CATCH();
 	{
@@ -135,6 +140,7 @@ reset_job_run(const void *argp, StringInfo result)
 	PG_END_TRY();
 
 	dbreset_job_next_transaction();
+	dbreset_test_point("reset:before_props");
 	newid = get_database_oid(dbname, false);
 	PG_TRY();
 	{

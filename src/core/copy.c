@@ -42,6 +42,7 @@
 #include "base/dblock.h"
 #include "base/dbstate.h"
 #include "base/utility.h"
+#include "base/testpoint.h"
 #include "core/copy.h"
 #include "core/ending.h"
 #include "core/job.h"
@@ -638,6 +639,7 @@ copy_job_run(const void *argp, StringInfo result)
 	char	   *sql = dbreset_create_statement(args, NULL, InvalidOid, result);
 
 	dbreset_run_create(args, sql);
+	dbreset_test_point("copy:created");
 
 	if (args->seal)
 	{

@@ -54,6 +54,7 @@
 
 #include "compat.h"
 #include "base/utility.h"
+#include "base/testpoint.h"
 #include "core/copy.h"
 #include "core/job.h"
 #include "core/props.h"
@@ -610,6 +611,7 @@ make_spare(const DbresetSpareTask *task)
 															 task->template_id,
 															 xmin,
 															 timestamptz_to_str(GetCurrentTimestamp())))));
+	dbreset_test_point("spare:created");
 	dbreset_job_next_transaction();
 	forget_record(record);
 
@@ -926,6 +928,7 @@ dbreset_swap_spare(const char *dbname, Oid target, Oid spare)
 		CreateSharedComments(spare, DatabaseRelationId, NULL);
 	CommandCounterIncrement();
 	dbreset_apply_db_props(spare, props);
+	dbreset_test_point("swap:before_commit");
 }
 
 /*
