@@ -1,0 +1,360 @@
+# t/018_faults.pl
+#
+# A fault at every step (issue 17): each call is stopped at a test point
+# (dbreset.test_stop_at, src/base/testpoint.c: test builds only) -- the
+# lock taken, the checks done, the sessions signalled, before the DROP,
+# after it before its commit, before the CREATE, after it before its
+# commit, before the kept properties, a swap before its commit, a spare
+# half made, a clone and a snapshot before their commit (the copy inside
+# core's CREATE DATABASE has no point of ours), lock_database() before its
+# commit, a bulk drop between two databases -- and then hit by one fault:
+# SIGKILL of the process stopped there, SIGKILL of the other side (the
+# caller or its worker), or an immediate shutdown.  Afterwards: every
+# database is intact and connectable with its rows, or gone, or invalid;
+# the next call succeeds (an invalid database is dropped by it); nothing is
+# left under base/ that no database owns, nor under pg_dbreset/ that no
+# database needs; no dbreset worker is left at work.
+#
+# Cost: a crash and a recovery per scenario.  The "on" pass of
+# scripts/test runs every point with every fault; the "off" pass (a worker
+# per call) runs every point with one fault, in turn.  Skipped where
+# dbreset is not a test build.
+
+use strict;
+use warnings FATAL => 'all';
+
+use FindBin;
+use lib $FindBin::RealBin;
+
+use DbresetTest;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time);
+
+my $started = time;
+# every SIGKILL makes the postmaster start over
+my $node = new_node('faults', conf => "restart_after_crash = on\n");
+if ($node->safe_psql('postgres',
+		"LOAD 'dbreset'; SELECT count(*) FROM pg_settings WHERE name = 'dbreset.test_stop_at'")
+	ne '1')
+{
+	$node->stop;
+	plan skip_all => 'dbreset is not a test build (make DBRESET_TESTING=1)';
+}
+my $major = $node->safe_psql('postgres',
+	"SELECT current_setting('server_version_num')::int / 10000");
+my $full = ($ENV{DBRESET_USE_FORCE_OPTION} // 'on') eq 'on';
+
+# a sealed template, and a database no call touches
+$node->safe_psql('postgres', 'CREATE DATABASE tpl');
+$node->safe_psql('tpl', 'CREATE TABLE fresh (i int)');
+$node->safe_psql('postgres',
+	'ALTER DATABASE tpl IS_TEMPLATE true ALLOW_CONNECTIONS false');
+make_db($node, 'keep');
+
+# every point, the call that reaches it, and who stops there
+my @points = (
+	[ 'drop:locked',         'drop',     'caller' ],
+	[ 'drop:checked',        'drop',     'caller' ],
+	[ 'ending:signalled',    'drop',     'caller' ],
+	[ 'drop:before_drop',    'drop',     'worker' ],
+	[ 'drop:dropped',        'drop',     'worker' ],
+	[ 'reset:before_drop',   'reset',    'worker' ],
+	[ 'reset:dropped',       'reset',    'worker' ],
+	[ 'reset:before_create', 'reset',    'worker' ],
+	[ 'reset:created',       'reset',    'worker' ],
+	[ 'reset:before_props',  'reset',    'worker' ],
+	[ 'swap:before_commit',  'swap',     'caller' ],
+	[ 'spare:created',       'spare',    'maker' ],
+	[ 'copy:created',        'clone',    'worker' ],
+	[ 'copy:created',        'snapshot', 'worker' ],
+	[ 'maintenance:closed',  'lock',     'worker' ],
+	[ 'bulk:between',        'bulk',     'worker' ],
+);
+# base/ directories left by crashed copies before 15, where nothing can
+# know them
+my %orphans;
+my @faults = ('kill the stopped process', 'kill the other side',
+	'immediate shutdown');
+
+# set_point(point): dbreset.test_stop_at for every process, new or not
+sub set_point
+{
+	my ($point) = @_;
+	$node->safe_psql('postgres',
+		($point eq '' ? 'ALTER SYSTEM RESET dbreset.test_stop_at'
+			: "ALTER SYSTEM SET dbreset.test_stop_at = '$point'")
+		  . '; SELECT pg_reload_conf()');
+	$node->poll_query_until('postgres',
+		"SELECT coalesce(current_setting('dbreset.test_stop_at', true), '') = '$point'")
+	  or die "the server never read dbreset.test_stop_at = '$point'";
+	return;
+}
+
+# state(db): gone, invalid, closed, sealed, rows (connectable, its 100
+# rows), fresh (a fresh copy of tpl), or what it is else
+sub state
+{
+	my ($db) = @_;
+	my $row = $node->safe_psql('postgres',
+		"SELECT datconnlimit, datallowconn, datistemplate FROM pg_database WHERE datname = '$db'");
+	return 'gone' if $row eq '';
+	my ($limit, $allow, $template) = split /\|/, $row;
+	return 'invalid' if $limit == -2;
+	return $template eq 't' ? 'sealed' : 'closed' if $allow eq 'f';
+	my ($ret, $out) = $node->psql($db,
+		"SELECT (SELECT count(*) FROM pg_class WHERE relname = 'fresh') || ':' || (SELECT count(*) FROM t)");
+	return 'rows' if $ret == 0 && $out eq '0:100';
+	return 'fresh' if $node->psql($db, 'SELECT count(*) FROM fresh') == 0;
+	return "unreadable ($out)";
+}
+
+# call(sql): the next call, which must succeed
+sub call
+{
+	my ($sql, $what) = @_;
+	my ($ret, $out, $err) = psql_verbose($node, 'postgres', $sql);
+	is($ret, 0, "$what: $sql") or diag $err;
+	return $out;
+}
+
+# leftovers(): directories under base/ no database has, and files under
+# pg_dbreset/ no database needs (a maintenance record of a database that
+# is not in maintenance, a record of a copy no maker is at)
+sub leftovers
+{
+	my %known = map { $_ => 1 } split /\n/,
+	  $node->safe_psql('postgres', 'SELECT oid FROM pg_database');
+	my %locked = map { $_ => 1 } split /\n/, $node->safe_psql('postgres',
+		'SELECT oid FROM pg_database WHERE NOT datallowconn');
+	my @left;
+	opendir(my $dh, $node->data_dir . '/base') or die $!;
+	push @left, map { "base/$_" } grep { /^\d+$/ && !$known{$_} } readdir $dh;
+	closedir $dh;
+	if (opendir($dh, $node->data_dir . '/pg_dbreset'))
+	{
+		for (readdir $dh)
+		{
+			next if /^\.\.?$/;
+			next if /^locked\.(\d+)$/ && $locked{$1};
+			push @left, "pg_dbreset/$_";
+		}
+		closedir $dh;
+	}
+	return \@left;
+}
+
+# no_worker_at_work(): until no dbreset process runs a job
+sub no_worker_at_work
+{
+	return $node->poll_query_until('postgres',
+		"SELECT count(*) = 0 FROM pg_stat_activity
+		 WHERE backend_type IN ('dbreset worker', 'dbreset spare worker')
+		   AND state <> 'idle'");
+}
+
+# spare_ready(db): until a ready spare of db is listed and nothing else
+sub spare_ready
+{
+	my ($db) = @_;
+	return $node->poll_query_until(
+		'postgres', qq(
+SELECT count(*) FILTER (WHERE dbname = '$db' AND state = 'ready') = 1
+   AND count(*) FILTER (WHERE state <> 'ready') = 0
+FROM dbreset.spares()));
+}
+
+# prepare(op, db): what the call needs; returns (the call, the databases
+# to look at afterwards, what each may be)
+sub prepare
+{
+	my ($op, $db) = @_;
+	if ($op eq 'drop')
+	{
+		make_db($node, $db);
+		return ("SELECT dbreset.force_drop_database('$db')",
+			{ $db => [qw(gone invalid rows)] });
+	}
+	if ($op eq 'reset')
+	{
+		make_db($node, $db);
+		return ("SELECT dbreset.reset_database('$db', 'tpl')",
+			{ $db => [qw(gone invalid rows fresh)] });
+	}
+	if ($op eq 'swap')
+	{
+		$node->safe_psql('postgres', "CREATE DATABASE $db");
+		$node->safe_psql('postgres',
+			"SELECT dbreset.reset_database('$db', 'tpl', keep_spare => true)");
+		spare_ready($db) or die "no spare of $db";
+		$node->safe_psql($db,
+			'CREATE TABLE t AS SELECT generate_series(1, 100) AS i');
+		return ("SELECT dbreset.reset_database('$db', 'tpl', keep_spare => true)",
+			{ $db => [qw(rows fresh)] });
+	}
+	if ($op eq 'spare')
+	{
+		make_db($node, $db);
+		return ("SELECT dbreset.reset_database('$db', 'tpl', keep_spare => true)",
+			{ $db => [qw(fresh)] });
+	}
+	if ($op eq 'clone' || $op eq 'snapshot')
+	{
+		make_db($node, $db);
+		return ("SELECT dbreset.${op}_database('$db', '${db}_c')",
+			{ $db => [qw(rows)],
+			  "${db}_c" => [ 'gone', $op eq 'clone' ? 'rows' : 'sealed' ] });
+	}
+	if ($op eq 'lock')
+	{
+		make_db($node, $db);
+		return ("SELECT dbreset.lock_database('$db')",
+			{ $db => [qw(rows closed)] });
+	}
+	make_db($node, "${db}_a");
+	make_db($node, "${db}_b");
+	return ("SELECT count(*) FROM dbreset.force_drop_databases('${db}\\_%')",
+		{ "${db}_a" => [qw(gone invalid rows)],
+		  "${db}_b" => [qw(gone invalid rows)] });
+}
+
+# next_call(op, db, states): the next call after the fault, which must
+# succeed, and what it leaves; then every database of the scenario dropped
+sub next_call
+{
+	my ($op, $db, $what) = @_;
+	my $st = state($db);
+	if ($op eq 'drop' || $op eq 'bulk')
+	{
+		call("SELECT count(*) FROM dbreset.force_drop_databases('${db}%')", $what)
+		  if $op eq 'bulk';
+		call("SELECT dbreset.force_drop_database('$db', if_exists => true)", $what)
+		  if $op eq 'drop';
+	}
+	elsif ($op eq 'clone' || $op eq 'snapshot')
+	{
+		call("SELECT dbreset.${op}_database('$db', '${db}_c')", $what)
+		  if state("${db}_c") eq 'gone';
+		like(state("${db}_c"), qr/^(rows|sealed)$/, "$what: the copy is there");
+	}
+	elsif ($op eq 'lock')
+	{
+		call("SELECT dbreset.lock_database('$db')", $what);
+		call("SELECT dbreset.unlock_database('$db')", $what);
+		is(state($db), 'rows', "$what: open again, with its rows");
+	}
+	elsif ($st eq 'gone')
+	{
+		# a reset left nothing: the database is made again
+		call("SELECT dbreset.clone_database('tpl', '$db')", $what);
+	}
+	else
+	{
+		call("SELECT dbreset.reset_database('$db', 'tpl', keep_spare => "
+			  . ($op eq 'reset' ? 'false' : 'true') . ')', $what);
+		is(state($db), 'fresh', "$what: a fresh copy");
+		spare_ready($db) or die "$what: no spare made" if $op ne 'reset';
+	}
+	return;
+}
+
+# clean_up(db): every database of the scenario dropped, and its spares
+sub clean_up
+{
+	my ($db) = @_;
+	$node->safe_psql('postgres', 'SELECT dbreset.drop_spares()');
+	for my $name ($db, "${db}_a", "${db}_b", "${db}_c")
+	{
+		$node->safe_psql('postgres',
+			"ALTER DATABASE $name IS_TEMPLATE false")
+		  if state($name) eq 'sealed';
+		$node->safe_psql('postgres',
+			"SELECT dbreset.force_drop_database('$name', if_exists => true)");
+	}
+	return;
+}
+
+# run(point, op, stopper, fault, n): one scenario
+sub run
+{
+	my ($point, $op, $stopper, $fault, $n) = @_;
+	my $db = "f$n";
+	my $what = "$point ($op), $fault";
+	my ($sql, $expect) = prepare($op, $db);
+	my $bystander;
+	$bystander = bystander($node, $db) if $point eq 'ending:signalled';
+
+	set_point($point);
+	my $caller = $node->background_psql('postgres', on_error_stop => 0);
+	my $cpid = session_pid($caller);
+	my $offset = -s $node->logfile;
+	$caller->query_until(qr/started/, "\\echo started\n$sql;\n");
+	$node->wait_for_log(qr/dbreset test point "\Q$point\E" reached by PID \d+/,
+		$offset);
+	my ($spid) = slurp_file($node->logfile, $offset)
+	  =~ /dbreset test point "\Q$point\E" reached by PID (\d+)/;
+	my $other = $cpid;
+	if ($stopper eq 'caller')
+	{
+		$other = $node->safe_psql('postgres',
+			"SELECT pid FROM pg_stat_activity WHERE backend_type = 'dbreset worker' AND state <> 'idle' LIMIT 1");
+	}
+	$other = $spid if $other eq '';	# no worker yet: the caller it is
+
+	$offset = -s $node->logfile;
+	if ($fault eq 'immediate shutdown')
+	{
+		$node->stop('immediate');
+		$node->start;
+	}
+	else
+	{
+		my $pid = $fault eq 'kill the stopped process' ? $spid : $other;
+		kill 'KILL', $pid or die "kill $pid: $!";
+		$node->wait_for_log(qr/database system is ready to accept connections/,
+			$offset);
+	}
+	end_session($caller);
+	end_session($bystander) if $bystander;
+	set_point('');
+
+	is(state('keep'), 'rows', "$what: the database no call touched is intact");
+	for my $name (sort keys %$expect)
+	{
+		my $st = state($name);
+		ok((grep { $_ eq $st } @{ $expect->{$name} }),
+			"$what: $name is " . join(' or ', @{ $expect->{$name} }))
+		  or diag "$name is $st";
+	}
+	next_call($op, $db, $what);
+	ok(no_worker_at_work(), "$what: no dbreset worker is left at work");
+	my $left = leftovers();
+	if ($major < 15 && $point =~ /:created$/)
+	{
+		# before 15 a copy's OID cannot be chosen, nor recorded before
+		# its CREATE: the files of one interrupted stay (core behaviour)
+		my @kept = grep { m{^base/} } @$left;
+		$orphans{$_} = 1 for @kept;
+		note "$what: left before 15: @kept" if @kept;
+	}
+	is_deeply([ grep { !$orphans{$_} } @$left ], [],
+		"$what: after the next call nothing is left under base/ or pg_dbreset/");
+	clean_up($db);
+	return;
+}
+
+my $n = 0;
+for my $p (@points)
+{
+	my @these = $full ? @faults : ($faults[ $n % @faults ]);
+	for my $fault (@these)
+	{
+		run(@$p, $fault, $n);
+		$n++;
+	}
+}
+
+note sprintf('%d scenarios in %.0f s', $n, time - $started);
+$node->stop;
+done_testing();
