@@ -64,14 +64,71 @@ rethrow_as(char *message, char *hint)
 }
 
 /*
+ * create_again
+ *		The second half of the reset job, once the DROP has committed: the
+ *		CREATE statement sql and what the database kept (props), in one
+ *		transaction, committed -- a crash before that commit leaves the
+ *		database gone, never a copy without its grants and settings.  On
+ *		15+, where the copy keeps the OID (keep_oid), it is recorded first,
+ *		so that its files do not outlive such a crash (dbreset_record_copy);
+ *		what earlier crashes left goes first.  Either failing, the error
+ *		says that the database is gone.  Errors are caught in jobcxt.
+ */
+static void
+create_again(const DbresetCopyArgs *args, const char *sql,
+			 const DbresetDbProps *props, Oid keep_oid, MemoryContext jobcxt)
+{
+	const char *dbname = NameStr(args->dbname);
+	char	   *volatile record = NULL;
+
+	(void) dbreset_remove_crashed_copies(InvalidOid);
+#ifdef DBRESET_HAVE_CREATEDB_OID
+	if (OidIsValid(keep_oid))
+		record = MemoryContextStrdup(jobcxt,
+									 dbreset_record_copy(args->dbid, keep_oid,
+														 props->tablespace));
+#else
+	(void) keep_oid;
+#endif
+	PG_TRY();
+	{
+		dbreset_run_create(args, sql);
+		dbreset_test_point("reset:created");
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(jobcxt);
+		rethrow_as(psprintf("database \"%s\" was dropped but could not be created again from template \"%s\"",
+							dbname, NameStr(args->source)),
+				   psprintf("Create it with: %s", sql));
+	}
+	PG_END_TRY();
+
+	PG_TRY();
+	{
+		dbreset_apply_db_props(get_database_oid(dbname, false), props);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(jobcxt);
+		rethrow_as(psprintf("database \"%s\" was dropped but could not be created again from template \"%s\" with what it kept",
+							dbname, NameStr(args->source)),
+				   psprintf("Create it with: %s, then give back its grants, comment and settings.", sql));
+	}
+	PG_END_TRY();
+	dbreset_job_next_transaction();
+	dbreset_forget_copy_record((const char *) record);
+}
+
+/*
  * reset_job_run
  *		The reset job, in the worker: drop args->dbname and create it again
  *		from args->source with everything props.c reads.  The result is the
  *		strategy line for the caller's log.
  *
- *		Should the create fail once the drop has committed, the database is
- *		gone: the error says so, with the reason as its detail and the
- *		original SQLSTATE.
+ *		Should the create, or giving back what the database kept, fail once
+ *		the drop has committed, the database is gone: the error says so,
+ *		with the reason as its detail and the original SQLSTATE.
  */
 static void
 reset_job_run(const void *argp, StringInfo result)
@@ -82,7 +139,6 @@ reset_job_run(const void *argp, StringInfo result)
 	DbresetDbProps *props;
 	Oid			keep_oid = InvalidOid;
 	char	   *sql;
-	Oid			newid;
 
 	/* held across the job's transactions: the worker took them first */
 	dbreset_job_hold_lock(DatabaseRelationId, args->dbid, 0,
@@ -125,35 +181,7 @@ reset_job_run(const void *argp, StringInfo result)
 	dbreset_job_next_transaction();
 	dbreset_test_point("reset:before_create");
 
-	PG_TRY();
-	{
-		dbreset_run_create(args, sql);
-		dbreset_test_point("reset:created");
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(jobcxt);
-		rethrow_as(psprintf("database \"%s\" was dropped but could not be created again from template \"%s\"",
-							dbname, NameStr(args->source)),
-				   psprintf("Create it with: %s", sql));
-	}
-	PG_END_TRY();
-
-	dbreset_job_next_transaction();
-	dbreset_test_point("reset:before_props");
-	newid = get_database_oid(dbname, false);
-	PG_TRY();
-	{
-		dbreset_apply_db_props(newid, props);
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(jobcxt);
-		rethrow_as(psprintf("database \"%s\" was created again from template \"%s\", but what it kept could not be given back",
-							dbname, NameStr(args->source)),
-				   pstrdup("It does not allow connections yet, and has no grants, comment or settings: restore them, then run ALTER DATABASE ... ALLOW_CONNECTIONS true."));
-	}
-	PG_END_TRY();
+	create_again(args, sql, props, keep_oid, jobcxt);
 
 	/* a standing worker goes on to other jobs */
 	MemoryContextDelete(jobcxt);
