@@ -4,16 +4,17 @@
 # (dbreset.test_stop_at, src/base/testpoint.c: test builds only) -- the
 # lock taken, the checks done, the sessions signalled, before the DROP,
 # after it before its commit, before the CREATE, after it before its
-# commit, before the kept properties, a swap before its commit, a spare
-# half made, a clone and a snapshot before their commit (the copy inside
-# core's CREATE DATABASE has no point of ours), lock_database() before its
-# commit, a bulk drop between two databases -- and then hit by one fault:
-# SIGKILL of the process stopped there, SIGKILL of the other side (the
-# caller or its worker), or an immediate shutdown.  Afterwards: every
-# database is intact and connectable with its rows, or gone, or invalid;
-# the next call succeeds (an invalid database is dropped by it); nothing is
-# left under base/ that no database owns, nor under pg_dbreset/ that no
-# database needs; no dbreset worker is left at work.
+# commit and before the kept properties (one transaction), a swap before
+# its commit, a spare half made, a clone and a snapshot before their
+# commit (the copy inside core's CREATE DATABASE has no point of ours),
+# lock_database() before its commit, a bulk drop between two databases --
+# and then hit by one fault: SIGKILL of the process stopped there, SIGKILL
+# of the other side (the caller or its worker; where there is no other
+# side yet, the stopped process), or an immediate shutdown.  Afterwards:
+# every database is intact and connectable with its rows, or gone, or
+# invalid; the next call succeeds (an invalid database is dropped by it);
+# nothing is left under base/ that no database owns, nor under
+# pg_dbreset/ that no database needs; no dbreset worker is left at work.
 #
 # Cost: a crash and a recovery per scenario.  The "on" pass of
 # scripts/test runs every point with every fault; the "off" pass (a worker
@@ -64,7 +65,6 @@ my @points = (
 	[ 'reset:dropped',       'reset',    'worker' ],
 	[ 'reset:before_create', 'reset',    'worker' ],
 	[ 'reset:created',       'reset',    'worker' ],
-	[ 'reset:before_props',  'reset',    'worker' ],
 	[ 'swap:before_commit',  'swap',     'caller' ],
 	[ 'spare:created',       'spare',    'maker' ],
 	[ 'copy:created',        'clone',    'worker' ],
