@@ -227,7 +227,7 @@ sub next_call
 	my $st = state($db);
 	if ($op eq 'drop' || $op eq 'bulk')
 	{
-		call("SELECT count(*) FROM dbreset.force_drop_databases('${db}%')", $what)
+		call("SELECT count(*) FROM dbreset.force_drop_databases('${db}\\_%')", $what)
 		  if $op eq 'bulk';
 		call("SELECT dbreset.force_drop_database('$db', if_exists => true)", $what)
 		  if $op eq 'drop';
@@ -297,8 +297,11 @@ sub run
 	my $other = $cpid;
 	if ($stopper eq 'caller')
 	{
+		# the worker that holds the database's lock for the caller
 		$other = $node->safe_psql('postgres',
-			"SELECT pid FROM pg_stat_activity WHERE backend_type = 'dbreset worker' AND state <> 'idle' LIMIT 1");
+			"SELECT min(pid) FROM pg_locks WHERE locktype = 'object'
+			   AND classid = 'pg_database'::regclass AND granted AND pid <> $spid
+			   AND objid = (SELECT oid FROM pg_database WHERE datname = '$db')");
 	}
 	$other = $spid if $other eq '';	# no worker yet: the caller it is
 
