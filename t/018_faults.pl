@@ -19,7 +19,8 @@
 # Cost: a crash and a recovery per scenario.  The "on" pass of
 # scripts/test runs every point with every fault; the "off" pass (a worker
 # per call) runs every point with one fault, in turn.  Skipped where
-# dbreset is not a test build.
+# dbreset is not a test build.  DBRESET_FAULTS_ONLY=PATTERN runs only the
+# points that match.
 
 use strict;
 use warnings FATAL => 'all';
@@ -347,9 +348,12 @@ sub run
 	return;
 }
 
+# DBRESET_FAULTS_ONLY: a pattern of the points to run (to debug one)
+my $only = $ENV{DBRESET_FAULTS_ONLY};
 my $n = 0;
 for my $p (@points)
 {
+	next if defined $only && $p->[0] !~ /$only/;
 	my @these = $full ? @faults : ($faults[ $n % @faults ]);
 	for my $fault (@these)
 	{
