@@ -344,6 +344,8 @@ sub run
 	}
 	is_deeply([ grep { !$orphans{$_} } @$left ], [],
 		"$what: after the next call nothing is left under base/ or pg_dbreset/");
+	# (reported once: not again by the scenarios that follow)
+	$orphans{$_} = 1 for @$left;
 	clean_up($db);
 	return;
 }
