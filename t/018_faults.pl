@@ -338,7 +338,7 @@ sub run
 	{
 		# before 15 a copy's OID cannot be chosen, nor recorded before
 		# its CREATE: the files of one interrupted stay (core behaviour)
-		my @kept = grep { m{^base/} } @$left;
+		my @kept = grep { m{^base/} && !$orphans{$_} } @$left;
 		$orphans{$_} = 1 for @kept;
 		note "$what: left before 15: @kept" if @kept;
 	}
