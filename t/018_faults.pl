@@ -83,8 +83,10 @@ my @faults = ('kill the stopped process', 'kill the other side',
 sub set_point
 {
 	my ($point) = @_;
+	# (ALTER SYSTEM knows the setting once the library is loaded)
 	$node->safe_psql('postgres',
-		($point eq '' ? 'ALTER SYSTEM RESET dbreset.test_stop_at'
+		"LOAD 'dbreset';\n"
+		  . ($point eq '' ? 'ALTER SYSTEM RESET dbreset.test_stop_at'
 			: "ALTER SYSTEM SET dbreset.test_stop_at = '$point'")
 		  . '; SELECT pg_reload_conf()');
 	$node->poll_query_until('postgres',
