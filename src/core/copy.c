@@ -22,12 +22,15 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "access/xloginsert.h"
+#include "access/xlogrecord.h"
 #include "catalog/catalog.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_database.h"
 #include "catalog/pg_tablespace.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
+#include "commands/dbcommands_xlog.h"
 #include "commands/tablespace.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -628,6 +631,29 @@ creating_path(Oid target, Oid oid, Oid spcid)
 }
 
 /*
+ * log_copy_removal
+ *		WAL-log the removal of the files of copy oid in tablespace spcid as
+ *		DROP DATABASE logs its own (XLOG_DBASE_DROP), and flush it, before
+ *		they go: a standby that replayed the copy's CREATE DATABASE has
+ *		them too and removes them on replay, as does crash recovery should
+ *		we stop halfway.  Once they and their record are gone here, nothing
+ *		would tell the standby.
+ */
+static void
+log_copy_removal(Oid oid, Oid spcid)
+{
+	xl_dbase_drop_rec xlrec;
+
+	xlrec.db_id = oid;
+	xlrec.ntablespaces = 1;
+	XLogBeginInsert();
+	XLogRegisterData((char *) &xlrec, MinSizeOfDbaseDropRec);
+	XLogRegisterData((char *) &spcid, sizeof(Oid));
+	XLogFlush(XLogInsert(RM_DBASE_ID,
+						 XLOG_DBASE_DROP | XLR_SPECIAL_REL_UPDATE));
+}
+
+/*
  * dbreset_remove_crashed_copies
  *		Remove the files of copies whose maker died in a crash before it
  *		committed -- a spare's, a reset's, a clone's or a snapshot's: those
@@ -644,7 +670,8 @@ creating_path(Oid target, Oid oid, Oid spcid)
  *		The record also covers a maker whose transaction aborted after
  *		CREATE DATABASE returned (an error in the comment or the commit),
  *		where createdb()'s own cleanup no longer runs: its buffers and
- *		fsync requests go with its files, as in createdb's cleanup.
+ *		fsync requests go with its files, as in createdb's cleanup.  The
+ *		removal is WAL-logged, for standbys (log_copy_removal).
  */
 int
 dbreset_remove_crashed_copies(Oid target)
@@ -703,6 +730,7 @@ dbreset_remove_crashed_copies(Oid target)
 				 */
 				DropDatabaseBuffers(oid);
 				ForgetDatabaseSyncRequests(oid);
+				log_copy_removal(oid, spc);
 				if (!rmtree(dbpath, true))
 					ereport(WARNING,
 							(errmsg("could not remove the files of a half-made copy in \"%s\"",
