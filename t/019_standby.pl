@@ -2,10 +2,13 @@
 #
 # A streaming standby.  It replays the primary's drops, resets (copied,
 # and a spare swapped in), clones and snapshots, its own sessions on those
-# databases ending as recovery ends them, with nothing left under base/;
-# every dbreset function that writes refuses on it, cleanly -- 25006,
-# before any of its sessions is touched, no worker started, nothing
-# written -- and the read-only ones work; a database locked by
+# databases ending as recovery ends them, with nothing left under base/ --
+# also after a copy interrupted by a crash of the primary, whose files the
+# next call removes on both (15+, test builds).  Every dbreset function
+# that writes refuses on it, cleanly: 25006 before any of its sessions is
+# touched, no worker started, nothing written; so does
+# terminate_sessions() with a grace, whose lock recovery does not allow.
+# The read-only functions work there.  A database locked by
 # lock_database() on the primary is closed on the standby and, once it is
 # promoted, shows as `closed` and opens with ALTER DATABASE (the
 # maintenance record is not WAL-logged), unless the standby was made from
@@ -158,8 +161,6 @@ like($err, qr/database "dropped" does not exist/,
 	'drop: a new connection on the standby finds no database');
 
 # a reset that copies
-my $oid = $node->safe_psql('postgres',
-	"SELECT oid FROM pg_database WHERE datname = 'copied'");
 $r = reader('copied', mark('copied'));
 $node->safe_psql('postgres', "SELECT dbreset.reset_database('copied', 'tpl')");
 catchup();
@@ -252,7 +253,7 @@ SKIP:
 my $refused_mark = mark('refused');
 $r = reader('refused', $refused_mark);
 # every function that writes: core's 25006, as the statement it runs
-# would get (or, for a grace, the lock it takes), before anything else
+# would get, before anything else
 my @refused = (
 	[ "force_drop_database('refused')", 'DROP DATABASE' ],
 	[ "force_drop_database('refused', grace => '1s', rollback_prepared => true)",
