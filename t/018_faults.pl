@@ -13,8 +13,13 @@
 # side yet, the stopped process), or an immediate shutdown.  Afterwards:
 # every database is intact and connectable with its rows, or gone, or
 # invalid; the next call succeeds (an invalid database is dropped by it);
-# nothing is left under base/ that no database owns, nor under
-# pg_dbreset/ that no database needs; no dbreset worker is left at work.
+# nothing is left under base/ or a tablespace that no database owns, nor
+# under pg_dbreset/ that no database needs, on the server nor on its
+# streaming standby; no dbreset worker is left at work.  Where a worker
+# stops after its CREATE DATABASE, SIGTERM (an error exit, as a fast
+# shutdown sends) must remove the copy at once, on every major.  Last, a
+# reset of database postgres (an OID below 16384: given a new one) killed
+# after its CREATE.
 #
 # Cost: a crash and a recovery per scenario.  The "on" pass of
 # scripts/test runs every point with every fault; the "off" pass (a worker
@@ -36,7 +41,9 @@ use Time::HiRes qw(time);
 
 my $started = time;
 # every SIGKILL makes the postmaster start over
-my $node = new_node('faults', conf => "restart_after_crash = on\n");
+my $node = new_node('faults',
+	init => { allows_streaming => 1 },
+	conf => "restart_after_crash = on\nallow_in_place_tablespaces = on\n");
 if ($node->safe_psql('postgres',
 		"LOAD 'dbreset'; SELECT count(*) FROM pg_settings WHERE name = 'dbreset.test_stop_at'")
 	ne '1')
@@ -48,12 +55,25 @@ my $major = $node->safe_psql('postgres',
 	"SELECT current_setting('server_version_num')::int / 10000");
 my $full = ($ENV{DBRESET_USE_FORCE_OPTION} // 'on') eq 'on';
 
-# a sealed template, and a database no call touches
+# a sealed template with a table in another tablespace (a copy writes
+# into each), and a database no call touches
+$node->safe_psql('postgres', "CREATE TABLESPACE ts LOCATION ''");
 $node->safe_psql('postgres', 'CREATE DATABASE tpl');
-$node->safe_psql('tpl', 'CREATE TABLE fresh (i int)');
+$node->safe_psql('tpl',
+	'CREATE TABLE fresh (i int); CREATE TABLE fresh_ts (i int) TABLESPACE ts');
 $node->safe_psql('postgres',
 	'ALTER DATABASE tpl IS_TEMPLATE true ALLOW_CONNECTIONS false');
 make_db($node, 'keep');
+
+# a streaming standby (a cold copy: a pg_basebackup of another major on
+# PATH may refuse), which must replay every removal
+$node->stop;
+$node->backup_fs_cold('cold');
+$node->start;
+my $standby = PostgreSQL::Test::Cluster->new('faults_standby');
+$standby->init_from_backup($node, 'cold', has_streaming => 1);
+$standby->append_conf('postgresql.conf', "wal_retrieve_retry_interval = '100ms'\n");
+$standby->start;
 
 # every point, the call that reaches it, and who stops there
 my @points = (
@@ -78,6 +98,8 @@ my @points = (
 my %orphans;
 my @faults = ('kill the stopped process', 'kill the other side',
 	'immediate shutdown');
+# after a CREATE DATABASE, also an error exit of the worker stopped there
+my $terminate = 'terminate the stopped process';
 
 # set_point(point): dbreset.test_stop_at for every process, new or not
 sub set_point
@@ -122,20 +144,34 @@ sub call
 	return $out;
 }
 
-# leftovers(): directories under base/ no database has, and files under
-# pg_dbreset/ no database needs (a maintenance record of a database that
-# is not in maintenance, a record of a copy no maker is at)
+# dirs(node): the directories under base/ and the tablespaces that no
+# database of node has
+sub dirs
+{
+	my ($n) = @_;
+	my %known = map { $_ => 1 } split /\n/,
+	  $n->safe_psql('postgres', 'SELECT oid FROM pg_database');
+	my @left;
+	for my $dir ('base', map { s{^\Q@{[$n->data_dir]}\E/}{}r }
+		glob($n->data_dir . '/pg_tblspc/*/PG_*'))
+	{
+		opendir(my $dh, $n->data_dir . "/$dir") or die "$dir: $!";
+		push @left, map { "$dir/$_" } grep { /^\d+$/ && !$known{$_} } readdir $dh;
+		closedir $dh;
+	}
+	# (a tablespace's path names its OID: the same on the standby)
+	return sort @left;
+}
+
+# leftovers(): dirs() of the server, and files under pg_dbreset/ no
+# database needs (a maintenance record of a database that is not in
+# maintenance, a record of a copy no maker is at)
 sub leftovers
 {
-	my %known = map { $_ => 1 } split /\n/,
-	  $node->safe_psql('postgres', 'SELECT oid FROM pg_database');
 	my %locked = map { $_ => 1 } split /\n/, $node->safe_psql('postgres',
 		'SELECT oid FROM pg_database WHERE NOT datallowconn');
-	my @left;
-	opendir(my $dh, $node->data_dir . '/base') or die $!;
-	push @left, map { "base/$_" } grep { /^\d+$/ && !$known{$_} } readdir $dh;
-	closedir $dh;
-	if (opendir($dh, $node->data_dir . '/pg_dbreset'))
+	my @left = dirs($node);
+	if (opendir(my $dh, $node->data_dir . '/pg_dbreset'))
 	{
 		for (readdir $dh)
 		{
@@ -205,6 +241,7 @@ sub prepare
 	if ($op eq 'clone' || $op eq 'snapshot')
 	{
 		make_db($node, $db);
+		$node->safe_psql($db, 'CREATE TABLE t_ts (i int) TABLESPACE ts');
 		return ("SELECT dbreset.${op}_database('$db', '${db}_c')",
 			{ $db => [qw(rows)],
 			  "${db}_c" => [ 'gone', $op eq 'clone' ? 'rows' : 'sealed' ] });
@@ -314,6 +351,13 @@ sub run
 		$node->stop('immediate');
 		$node->start;
 	}
+	elsif ($fault eq $terminate)
+	{
+		$node->safe_psql('postgres', "SELECT pg_terminate_backend($spid)");
+		$node->poll_query_until('postgres',
+			"SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $spid")
+		  or die "$what: $spid did not exit";
+	}
 	else
 	{
 		my $pid = $fault eq 'kill the stopped process' ? $spid : $other;
@@ -326,6 +370,9 @@ sub run
 	set_point('');
 
 	is(state('keep'), 'rows', "$what: the database no call touched is intact");
+	is_deeply([ grep { !$orphans{$_} } dirs($node) ], [],
+		"$what: the copy's files are gone at once")
+	  if $fault eq $terminate;
 	for my $name (sort keys %$expect)
 	{
 		my $st = state($name);
@@ -340,12 +387,15 @@ sub run
 	{
 		# before 15 a copy's OID cannot be chosen, nor recorded before
 		# its CREATE: the files of one interrupted stay (core behaviour)
-		my @kept = grep { m{^base/} && !$orphans{$_} } @$left;
+		my @kept = grep { !m{^pg_dbreset/} && !$orphans{$_} } @$left;
 		$orphans{$_} = 1 for @kept;
 		note "$what: left before 15: @kept" if @kept;
 	}
 	is_deeply([ grep { !$orphans{$_} } @$left ], [],
-		"$what: after the next call nothing is left under base/ or pg_dbreset/");
+		"$what: after the next call nothing is left under base/, ts or pg_dbreset/");
+	$node->wait_for_catchup($standby, 'replay', $node->lsn('insert'));
+	is_deeply([ grep { !$orphans{$_} } dirs($standby) ], [],
+		"$what: nor on the standby");
 	# (reported once: not again by the scenarios that follow)
 	$orphans{$_} = 1 for @$left;
 	clean_up($db);
@@ -359,6 +409,7 @@ for my $p (@points)
 {
 	next if defined $only && $p->[0] !~ /$only/;
 	my @these = $full ? @faults : ($faults[ $n % @faults ]);
+	push @these, $terminate if $p->[0] =~ /:created$/ && $p->[2] ne 'caller';
 	for my $fault (@these)
 	{
 		run(@$p, $fault, $n);
@@ -366,6 +417,47 @@ for my $p (@points)
 	}
 }
 
+# database postgres, whose OID (initdb's) is below 16384: a reset gives
+# it a new OID on 15+, recorded like any other; the worker is killed
+# after its CREATE, and the next call, from database keep, removes the
+# copy's files
+if ($major >= 15 && (!defined $only || 'reset:created' =~ /$only/))
+{
+	my $what = 'reset:created (reset of database postgres), kill the stopped process';
+	$node->safe_psql('keep', 'CREATE EXTENSION dbreset');
+	$node->safe_psql('postgres',
+		"LOAD 'dbreset'; ALTER SYSTEM SET dbreset.protected_databases = ''");
+	set_point('reset:created');
+	my $caller = $node->background_psql('keep', on_error_stop => 0);
+	my $offset = -s $node->logfile;
+	$caller->query_until(qr/started/,
+		"\\echo started\nSELECT dbreset.reset_database('postgres', 'tpl');\n");
+	$node->wait_for_log(qr/dbreset test point "reset:created" reached by PID \d+/,
+		$offset);
+	my ($spid) = slurp_file($node->logfile, $offset)
+	  =~ /dbreset test point "reset:created" reached by PID (\d+)/;
+	$offset = -s $node->logfile;
+	kill 'KILL', $spid or die "kill $spid: $!";
+	$node->wait_for_log(qr/database system is ready to accept connections/,
+		$offset);
+	end_session($caller);
+	$node->safe_psql('keep',
+		"ALTER SYSTEM RESET dbreset.test_stop_at; SELECT pg_reload_conf()");
+	$node->safe_psql('keep', 'CREATE DATABASE postgres');
+	$node->safe_psql('postgres', 'CREATE EXTENSION dbreset');
+	$node->poll_query_until('postgres',
+		"SELECT coalesce(current_setting('dbreset.test_stop_at', true), '') = ''")
+	  or die 'dbreset.test_stop_at still set';
+	is($node->safe_psql('keep', "SELECT dbreset.clone_database('tpl', 'f_next')"),
+		'', "$what: the next call");
+	is_deeply([ grep { !$orphans{$_} } @{ leftovers() } ], [],
+		"$what: after the next call nothing is left under base/, ts or pg_dbreset/");
+	$node->wait_for_catchup($standby, 'replay', $node->lsn('insert'));
+	is_deeply([ grep { !$orphans{$_} } dirs($standby) ], [],
+		"$what: nor on the standby");
+}
+
 note sprintf('%d scenarios in %.0f s', $n, time - $started);
+$standby->stop;
 $node->stop;
 done_testing();

@@ -63,16 +63,36 @@ rethrow_as(char *message, char *hint)
 	ReThrowError(edata);
 }
 
+/* what create_again() gives back once CREATE DATABASE has returned */
+typedef struct GiveBack
+{
+	const char *dbname;
+	const DbresetDbProps *props;
+	bool		created;
+} GiveBack;
+
+/* give_back: in the CREATE's transaction, what the database kept */
+static void
+give_back(void *arg)
+{
+	GiveBack   *gb = (GiveBack *) arg;
+
+	gb->created = true;
+	dbreset_test_point("reset:created");
+	dbreset_apply_db_props(get_database_oid(gb->dbname, false), gb->props);
+}
+
 /*
  * create_again
  *		The second half of the reset job, once the DROP has committed: the
  *		CREATE statement sql and what the database kept (props), in one
  *		transaction, committed -- a crash before that commit leaves the
- *		database gone, never a copy without its grants and settings.  On
- *		15+, where the copy keeps the OID (keep_oid), it is recorded first,
- *		so that its files do not outlive such a crash (dbreset_record_copy);
- *		what earlier crashes left goes first.  Either failing, the error
- *		says that the database is gone.  Errors are caught in jobcxt.
+ *		database gone, never a copy without its grants and settings, and
+ *		an error removes the copy's files (dbreset_run_create).  On 15+
+ *		the copy's OID (keep_oid) is recorded first, so that its files do
+ *		not outlive a crash either (dbreset_record_copy); what earlier
+ *		crashes left goes first.  Either failing, the error says that the
+ *		database is gone.  Errors are caught in jobcxt.
  */
 static void
 create_again(const DbresetCopyArgs *args, const char *sql,
@@ -80,40 +100,33 @@ create_again(const DbresetCopyArgs *args, const char *sql,
 {
 	const char *dbname = NameStr(args->dbname);
 	char	   *volatile record = NULL;
+	volatile GiveBack gb = {dbname, props, false};
 
 	(void) dbreset_remove_crashed_copies(InvalidOid);
 #ifdef DBRESET_HAVE_CREATEDB_OID
-	if (OidIsValid(keep_oid))
-		record = MemoryContextStrdup(jobcxt,
-									 dbreset_record_copy(args->dbid, keep_oid,
-														 props->tablespace));
+	/* keep_oid is valid or was chosen by reset_job_run: always recorded */
+	record = MemoryContextStrdup(jobcxt,
+								 dbreset_record_copy(args->dbid, keep_oid,
+													 props->tablespace));
 #else
 	(void) keep_oid;
 #endif
 	PG_TRY();
 	{
-		dbreset_run_create(args, sql);
-		dbreset_test_point("reset:created");
+		dbreset_run_create(args, sql, give_back, (void *) &gb);
 	}
 	PG_CATCH();
 	{
-		MemoryContextSwitchTo(jobcxt);
-		rethrow_as(psprintf("database \"%s\" was dropped but could not be created again from template \"%s\"",
-							dbname, NameStr(args->source)),
-				   psprintf("Create it with: %s", sql));
-	}
-	PG_END_TRY();
+		const char *hint = props->allowconn ?
+			"Create it with: %s, then give back its grants, comment and settings and allow connections to it." :
+			"Create it with: %s, then give back its grants, comment and settings.";
 
-	PG_TRY();
-	{
-		dbreset_apply_db_props(get_database_oid(dbname, false), props);
-	}
-	PG_CATCH();
-	{
 		MemoryContextSwitchTo(jobcxt);
-		rethrow_as(psprintf("database \"%s\" was dropped but could not be created again from template \"%s\" with what it kept",
+		rethrow_as(psprintf(gb.created ?
+							"database \"%s\" was dropped but could not be created again from template \"%s\" with what it kept" :
+							"database \"%s\" was dropped but could not be created again from template \"%s\"",
 							dbname, NameStr(args->source)),
-				   psprintf("Create it with: %s, then give back its grants, comment and settings.", sql));
+				   psprintf(hint, sql));
 	}
 	PG_END_TRY();
 	dbreset_job_next_transaction();
@@ -166,6 +179,11 @@ reset_job_run(const void *argp, StringInfo result)
 	/* OIDs below FirstNormalObjectId are for initdb and pg_upgrade only */
 	if (args->dbid >= FirstNormalObjectId)
 		keep_oid = args->dbid;
+	else
+	{
+		/* initdb's databases get a new OID, chosen here to be recorded */
+		keep_oid = dbreset_new_database_oid();
+	}
 #endif
 	{
 		MemoryContext oldcontext = MemoryContextSwitchTo(jobcxt);

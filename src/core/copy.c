@@ -23,7 +23,6 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "access/xloginsert.h"
-#include "access/xlogrecord.h"
 #include "catalog/catalog.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_database.h"
@@ -38,6 +37,7 @@
 #include "pgstat.h"
 #include "storage/bufmgr.h"
 #include "storage/fd.h"
+#include "storage/ipc.h"
 #include "storage/lmgr.h"
 #include "storage/md.h"
 #include "tcop/tcopprot.h"
@@ -631,26 +631,76 @@ creating_path(Oid target, Oid oid, Oid spcid)
 }
 
 /*
- * log_copy_removal
- *		WAL-log the removal of the files of copy oid in tablespace spcid as
- *		DROP DATABASE logs its own (XLOG_DBASE_DROP), and flush it, before
- *		they go: a standby that replayed the copy's CREATE DATABASE has
- *		them too and removes them on replay, as does crash recovery should
- *		we stop halfway.  Once they and their record are gone here, nothing
- *		would tell the standby.
+ * remove_copy_files
+ *		Remove the directories of database OID oid, which no database has,
+ *		in every tablespace -- a copy writes into each tablespace its
+ *		template has files in, not only its default one -- as
+ *		remove_dbtablespaces() does, WAL-logged the same way (before the
+ *		files go), so that a standby, which replayed the copy's CREATE,
+ *		removes them too: else a later database given this OID would be
+ *		replayed there over the stale files.  Returns whether any was
+ *		there.
  */
-static void
-log_copy_removal(Oid oid, Oid spcid)
+static bool
+remove_copy_files(Oid oid)
 {
-	xl_dbase_drop_rec xlrec;
+	Relation	rel = table_open(TableSpaceRelationId, AccessShareLock);
+	SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, NULL, 0,
+										  NULL);
+	HeapTuple	tup;
+	List	   *spcs = NIL;
+	ListCell   *lc;
 
-	xlrec.db_id = oid;
-	xlrec.ntablespaces = 1;
-	XLogBeginInsert();
-	XLogRegisterData((char *) &xlrec, MinSizeOfDbaseDropRec);
-	XLogRegisterData((char *) &spcid, sizeof(Oid));
-	XLogFlush(XLogInsert(RM_DBASE_ID,
-						 XLOG_DBASE_DROP | XLR_SPECIAL_REL_UPDATE));
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Oid			spcid = ((Form_pg_tablespace) GETSTRUCT(tup))->oid;
+		struct stat st;
+
+		if (spcid != GLOBALTABLESPACE_OID &&
+			lstat(GetDatabasePath(oid, spcid), &st) == 0)
+			spcs = lappend_oid(spcs, spcid);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (spcs == NIL)
+		return false;
+
+	/*
+	 * As createdb_failure_callback() does: a copy that failed after CREATE
+	 * DATABASE returned may still have dirty buffers and fsync requests
+	 * for its files.
+	 */
+	DropDatabaseBuffers(oid);
+	ForgetDatabaseSyncRequests(oid);
+	{
+		xl_dbase_drop_rec xlrec;
+		Oid		   *ids = palloc(list_length(spcs) * sizeof(Oid));
+		int			n = 0;
+
+		foreach(lc, spcs)
+			ids[n++] = lfirst_oid(lc);
+		xlrec.db_id = oid;
+		xlrec.ntablespaces = n;
+		XLogBeginInsert();
+		XLogRegisterData((char *) &xlrec, MinSizeOfDbaseDropRec);
+		XLogRegisterData((char *) ids, n * sizeof(Oid));
+		XLogFlush(XLogInsert(RM_DBASE_ID,
+							 XLOG_DBASE_DROP | XLR_SPECIAL_REL_UPDATE));
+	}
+	foreach(lc, spcs)
+	{
+		char	   *dbpath = GetDatabasePath(oid, lfirst_oid(lc));
+
+		if (!rmtree(dbpath, true))
+			ereport(WARNING,
+					(errmsg("some useless files may be left behind in old database directory \"%s\"",
+							dbpath)));
+		else
+			ereport(LOG,
+					(errmsg("dbreset removed the files of a copy whose making was interrupted, in \"%s\"",
+							dbpath)));
+	}
+	return true;
 }
 
 /*
@@ -670,8 +720,7 @@ log_copy_removal(Oid oid, Oid spcid)
  *		The record also covers a maker whose transaction aborted after
  *		CREATE DATABASE returned (an error in the comment or the commit),
  *		where createdb()'s own cleanup no longer runs: its buffers and
- *		fsync requests go with its files, as in createdb's cleanup.  The
- *		removal is WAL-logged, for standbys (log_copy_removal).
+ *		fsync requests go with its files, as in createdb's cleanup.
  */
 int
 dbreset_remove_crashed_copies(Oid target)
@@ -716,34 +765,9 @@ dbreset_remove_crashed_copies(Oid target)
 			continue;
 
 		path = creating_path(t, oid, spc);
-		if (!SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(oid)))
-		{
-			char	   *dbpath = GetDatabasePath(oid, spc);
-			struct stat st;
-
-			if (stat(dbpath, &st) == 0)
-			{
-				/*
-				 * As createdb_failure_callback() does: a copy that failed
-				 * after CREATE DATABASE returned may still have dirty
-				 * buffers and fsync requests for its files.
-				 */
-				DropDatabaseBuffers(oid);
-				ForgetDatabaseSyncRequests(oid);
-				log_copy_removal(oid, spc);
-				if (!rmtree(dbpath, true))
-					ereport(WARNING,
-							(errmsg("could not remove the files of a half-made copy in \"%s\"",
-									dbpath)));
-				else
-				{
-					ereport(LOG,
-							(errmsg("dbreset removed the files of a copy whose making was interrupted, in \"%s\"",
-									dbpath)));
-					nremoved++;
-				}
-			}
-		}
+		if (!SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(oid)) &&
+			remove_copy_files(oid))
+			nremoved++;
 		if (unlink(path) != 0 && errno != ENOENT)
 			ereport(WARNING,
 					(errcode_for_file_access(),
@@ -865,19 +889,60 @@ dbreset_forget_copy_record(const char *record)
 }
 
 /*
+ * copy_failure_callback
+ *		A transaction that ran CREATE DATABASE aborts, or its process
+ *		exits, before its commit: remove the copy's files (the OID in
+ *		*arg, once CREATE DATABASE has returned), as createdb()'s own
+ *		failure callback does while CREATE DATABASE runs.
+ */
+static void
+copy_failure_callback(int code, Datum arg)
+{
+	volatile Oid *oid = (volatile Oid *) DatumGetPointer(arg);
+
+	(void) code;
+	if (OidIsValid(*oid))
+		(void) remove_copy_files(*oid);
+}
+
+/*
  * dbreset_run_create
  *		Worker side: run the CREATE DATABASE statement sql made by
- *		dbreset_create_statement(), with the caller's file_copy_method for
- *		this statement only.
+ *		dbreset_create_statement() for args->dbname, with the caller's
+ *		file_copy_method for this statement only, then then(arg) (NULL:
+ *		nothing) in the same transaction, which the caller commits next.
+ *		Should that transaction abort, or the process exit, once CREATE
+ *		DATABASE has returned -- createdb()'s own cleanup has ended there
+ *		-- the copy's files are removed.  Before CREATE DATABASE returns
+ *		the OID is not ours: it may be a live database's (createdb()
+ *		refuses such an OID).
  */
 void
-dbreset_run_create(const DbresetCopyArgs *args, const char *sql)
+dbreset_run_create(const DbresetCopyArgs *args, const char *sql,
+				   void (*then) (void *), void *arg)
 {
-	int			save_nestlevel = NewGUCNestLevel();
+	volatile Oid copy = InvalidOid;
 
-	dbreset_set_file_copy_method(args->file_copy_clone);
-	dbreset_run_utility(sql);
-	AtEOXact_GUC(true, save_nestlevel);
+	PG_ENSURE_ERROR_CLEANUP(copy_failure_callback, PointerGetDatum(&copy));
+	{
+		int			save_nestlevel = NewGUCNestLevel();
+
+		dbreset_set_file_copy_method(args->file_copy_clone);
+		dbreset_run_utility(sql);
+		AtEOXact_GUC(true, save_nestlevel);
+		copy = get_database_oid(NameStr(args->dbname), false);
+		if (then)
+			then(arg);
+	}
+	PG_END_ENSURE_ERROR_CLEANUP(copy_failure_callback, PointerGetDatum(&copy));
+}
+
+/* copy_created: between a clone's or snapshot's CREATE and its commit */
+static void
+copy_created(void *arg)
+{
+	(void) arg;
+	dbreset_test_point("copy:created");
 }
 
 /*
@@ -917,8 +982,7 @@ copy_job_run(const void *argp, StringInfo result)
 	}
 #endif
 	sql = dbreset_create_statement(args, NULL, oid, result);
-	dbreset_run_create(args, sql);
-	dbreset_test_point("copy:created");
+	dbreset_run_create(args, sql, copy_created, NULL);
 
 	dbreset_job_point_of_no_return();
 	dbreset_job_next_transaction();

@@ -58,7 +58,8 @@ extern void dbreset_wait_for_source(const char *srcname, Oid srcid,
 extern char *dbreset_create_statement(const DbresetCopyArgs *args,
 									  const DbresetDbProps *props,
 									  Oid oid, StringInfo how);
-extern void dbreset_run_create(const DbresetCopyArgs *args, const char *sql);
+extern void dbreset_run_create(const DbresetCopyArgs *args, const char *sql,
+							   void (*then) (void *), void *arg);
 #ifdef DBRESET_HAVE_CREATEDB_OID
 extern Oid	dbreset_new_database_oid(void);
 extern char *dbreset_record_copy(Oid target, Oid oid, Oid spcid);

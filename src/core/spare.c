@@ -355,6 +355,14 @@ drop_own_databases(Oid target, Oid keep_template, bool *kept, int *skipped)
 	return ndropped;
 }
 
+/* mark_spare: the spare's marker comment (arg: the statement) */
+static void
+mark_spare(void *arg)
+{
+	dbreset_run_utility((const char *) arg);
+	dbreset_test_point("spare:created");
+}
+
 /*
  * make_spare
  *		Worker side, in a transaction: create the spare of target from
@@ -382,6 +390,7 @@ make_spare(const DbresetSpareTask *task)
 	char	   *record = NULL;
 	char	   *tplname;
 	char	   *targetname;
+	char	   *mark;
 
 	/* the copy must match the row we record: hold the template still */
 	LockSharedObject(DatabaseRelationId, task->template_id, 0, ShareLock);
@@ -414,21 +423,16 @@ make_spare(const DbresetSpareTask *task)
 	initStringInfo(&how);
 	props->allowconn = false;
 	sql = dbreset_create_statement(&args, props, oid, &how);
+	mark = psprintf("COMMENT ON DATABASE %s IS %s",
+					quote_identifier(NameStr(args.dbname)),
+					quote_literal_cstr(psprintf(SPARE_MARKER ", made %s",
+												task->target,
+												task->template_id, xmin,
+												timestamptz_to_str(GetCurrentTimestamp()))));
 	MemoryContextSwitchTo(oldcontext);
 
-	/*
-	 * On an error the record stays: whatever createdb() did or did not
-	 * clean up, the next call removes what is left (dbreset_remove_crashed_copies).
-	 */
-	dbreset_run_create(&args, sql);
-	dbreset_run_utility(psprintf("COMMENT ON DATABASE %s IS %s",
-								 quote_identifier(NameStr(args.dbname)),
-								 quote_literal_cstr(psprintf(SPARE_MARKER ", made %s",
-															 task->target,
-															 task->template_id,
-															 xmin,
-															 timestamptz_to_str(GetCurrentTimestamp())))));
-	dbreset_test_point("spare:created");
+	/* on an error the record stays, for the next call to remove */
+	dbreset_run_create(&args, sql, mark_spare, mark);
 	dbreset_job_next_transaction();
 	dbreset_forget_copy_record(record);
 
