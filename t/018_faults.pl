@@ -96,6 +96,10 @@ my @points = (
 # base/ directories left by crashed copies before 15, where nothing can
 # know them
 my %orphans;
+# databases whose DROP was cut short after it removed their files (left
+# invalid, 15+): core logs the removal after it and flushes that with the
+# commit, so a standby may keep their directories (core behaviour)
+my %cut_short;
 my @faults = ('kill the stopped process', 'kill the other side',
 	'immediate shutdown');
 # after a CREATE DATABASE, also an error exit of the worker stopped there
@@ -325,6 +329,9 @@ sub run
 	my $bystander;
 	$bystander = bystander($node, $db) if $point eq 'ending:signalled';
 
+	my %oid = map { split /\|/ } split /\n/, $node->safe_psql('postgres',
+		'SELECT datname, oid FROM pg_database WHERE datname IN ('
+		  . join(', ', map { "'$_'" } keys %$expect) . ')');
 	set_point($point);
 	my $caller = $node->background_psql('postgres', on_error_stop => 0);
 	my $cpid = session_pid($caller);
@@ -379,6 +386,7 @@ sub run
 		ok((grep { $_ eq $st } @{ $expect->{$name} }),
 			"$what: $name is " . join(' or ', @{ $expect->{$name} }))
 		  or diag "$name is $st";
+		$cut_short{ $oid{$name} } = 1 if $st eq 'invalid';
 	}
 	next_call($op, $db, $what);
 	ok(no_worker_at_work(), "$what: no dbreset worker is left at work");
@@ -394,10 +402,15 @@ sub run
 	is_deeply([ grep { !$orphans{$_} } @$left ], [],
 		"$what: after the next call nothing is left under base/, ts or pg_dbreset/");
 	$node->wait_for_catchup($standby, 'replay', $node->lsn('insert'));
-	is_deeply([ grep { !$orphans{$_} } dirs($standby) ], [],
+	my @standby_left = grep { !$orphans{$_} } dirs($standby);
+	my @cut = grep { m{/(\d+)$} && $cut_short{$1} } @standby_left;
+	note "$what: on the standby, left by a DROP cut short (core behaviour): @cut"
+	  if @cut;
+	$orphans{$_} = 1 for @cut;
+	is_deeply([ grep { !$orphans{$_} } @standby_left ], [],
 		"$what: nor on the standby");
 	# (reported once: not again by the scenarios that follow)
-	$orphans{$_} = 1 for @$left;
+	$orphans{$_} = 1 for @$left, @standby_left;
 	clean_up($db);
 	return;
 }
