@@ -97,7 +97,7 @@ my @points = (
 # know them
 my %orphans;
 # databases whose DROP was cut short after it removed their files (left
-# invalid, 15+): core logs the removal after it and flushes that with the
+# invalid on 15+, without files before): core logs the removal after it and flushes that with the
 # commit, so a standby may keep their directories (core behaviour)
 my %cut_short;
 my @faults = ('kill the stopped process', 'kill the other side',
@@ -386,7 +386,10 @@ sub run
 		ok((grep { $_ eq $st } @{ $expect->{$name} }),
 			"$what: $name is " . join(' or ', @{ $expect->{$name} }))
 		  or diag "$name is $st";
-		$cut_short{ $oid{$name} } = 1 if $st eq 'invalid';
+		$cut_short{ $oid{$name} } = 1
+		  if $oid{$name} && ($st eq 'invalid'
+			|| ($st ne 'gone' && !-d $node->data_dir . "/base/$oid{$name}"));
+		note "$what: $name (OID " . ($oid{$name} // '-') . ") is $st";
 	}
 	next_call($op, $db, $what);
 	ok(no_worker_at_work(), "$what: no dbreset worker is left at work");
