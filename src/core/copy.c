@@ -923,7 +923,7 @@ dbreset_run_create(const DbresetCopyArgs *args, const char *sql,
 {
 	volatile Oid copy = InvalidOid;
 
-	PG_ENSURE_ERROR_CLEANUP(copy_failure_callback, PointerGetDatum(&copy));
+	PG_ENSURE_ERROR_CLEANUP(copy_failure_callback, PointerGetDatum((void *) &copy));
 	{
 		int			save_nestlevel = NewGUCNestLevel();
 
@@ -934,7 +934,7 @@ dbreset_run_create(const DbresetCopyArgs *args, const char *sql,
 		if (then)
 			then(arg);
 	}
-	PG_END_ENSURE_ERROR_CLEANUP(copy_failure_callback, PointerGetDatum(&copy));
+	PG_END_ENSURE_ERROR_CLEANUP(copy_failure_callback, PointerGetDatum((void *) &copy));
 }
 
 /* copy_created: between a clone's or snapshot's CREATE and its commit */
