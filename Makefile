@@ -19,6 +19,9 @@ PG_CPPFLAGS = -I$(srcdir)/src -DDBRESET_VERSION=\"$(EXTVERSION)\"
 # headers so that their unused inline parameters do not count.  -Werror only
 # where we build and test (scripts/test passes DBRESET_WERROR=1), never in a
 # user's "make" with a compiler newer than ours.
+# test builds (scripts/test passes DBRESET_TESTING=1): the test points of
+# src/base/testpoint.c and their setting dbreset.test_stop_at
+PG_CPPFLAGS += $(if $(DBRESET_TESTING),-DDBRESET_TESTING)
 PG_CFLAGS = -Wall -Wextra $(if $(DBRESET_WERROR),-Werror) -isystem $(shell $(PG_CONFIG) --includedir-server)
 
 # pg_regress files are derived from what is there

@@ -17,6 +17,7 @@
 
 #include "compat.h"
 #include "base/args.h"
+#include "base/testpoint.h"
 #include "core/copy.h"
 #include "core/standing.h"
 
@@ -38,6 +39,8 @@ _PG_init(void)
 	dbreset_args_define_settings();
 	dbreset_copy_define_settings();
 	dbreset_standing_define_settings();
+	/* test builds only: dbreset.test_stop_at */
+	dbreset_testpoint_define_settings();
 
 	dbreset_reserve_guc_prefix("dbreset");
 }

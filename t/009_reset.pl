@@ -292,7 +292,7 @@ opendir(my $dh, $node->data_dir . '/base') or die $!;
 my @orphans = grep { /^\d+$/ && !$known{$_} } readdir $dh;
 closedir $dh;
 is_deeply(\@orphans, [], 'no directory is left under base/ without its database');
-like($err, qr/STRATEGY FILE_COPY\n/,
+like($err, qr/STRATEGY FILE_COPY, then give back its grants, comment and settings and allow connections to it\.\n/,
 	'the caller\'s dbreset.file_copy_threshold reached the worker')
   if $major >= 15;
 ($ret, $out, $err) = psql_verbose($node, 'postgres',

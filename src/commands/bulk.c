@@ -41,6 +41,7 @@
 #include "base/dblock.h"
 #include "base/dbstate.h"
 #include "base/utility.h"
+#include "base/testpoint.h"
 #include "core/backends.h"
 #include "core/ending.h"
 #include "core/job.h"
@@ -189,6 +190,9 @@ drop_many_job_run(const void *argp, StringInfo result)
 		volatile bool failed = false;
 		DbresetEnding *ending;
 
+		/* the one before has committed, or failed */
+		if (i > 0)
+			dbreset_test_point("bulk:between");
 		MemoryContextReset(itemcxt);
 		ending = MemoryContextAllocZero(itemcxt, sizeof(DbresetEnding));
 		ending->nsessions = -1;

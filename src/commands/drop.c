@@ -46,6 +46,7 @@
 #include "base/dblock.h"
 #include "base/dbstate.h"
 #include "base/utility.h"
+#include "base/testpoint.h"
 #include "core/ending.h"
 #include "core/job.h"
 #include "core/refusals.h"
@@ -88,7 +89,9 @@ drop_job_run(const void *argp, StringInfo result)
 			appendStringInfoString(result, gids);
 	}
 	dbreset_job_point_of_no_return();
+	dbreset_test_point("drop:before_drop");
 	dbreset_run_drop_database(NameStr(args->dbname), args->use_force);
+	dbreset_test_point("drop:dropped");
 }
 
 DBRESET_JOB(dbreset_drop_job, "dbreset: drop database", drop_job_run);
@@ -232,6 +235,7 @@ drop_locked(const char *dbname, Oid dbid, DbresetDropArgs *args,
 		if (OidIsValid(dbid))
 		{
 			dbreset_check_droppable(dbname, dbid, options->rollback_prepared);
+			dbreset_test_point("drop:checked");
 			args->dbid = dbid;
 			args->rollback_prepared = options->rollback_prepared;
 			dbreset_job_update_args(job, args, sizeof(*args));
@@ -303,7 +307,10 @@ dbreset_force_drop_database(PG_FUNCTION_ARGS)
 	dbid = dbreset_acquire_database_lock(dbname, AccessExclusiveLock,
 										 timeout_ms);
 	if (OidIsValid(dbid))
+	{
+		dbreset_test_point("drop:locked");
 		dbid = drop_locked(dbname, dbid, &args, &options, &nterminated);
+	}
 	if (!OidIsValid(dbid))
 	{
 		if (!if_exists)

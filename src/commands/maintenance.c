@@ -27,6 +27,7 @@
 #include "base/dblock.h"
 #include "base/dbstate.h"
 #include "base/utility.h"
+#include "base/testpoint.h"
 #include "core/ending.h"
 #include "core/job.h"
 
@@ -99,6 +100,7 @@ maintenance_job_run(const void *argp, StringInfo result)
 		set_allow_connections(dbname, false);
 		/* names the row version the ALTER wrote; before our commit */
 		dbreset_write_maintenance_record(args->dbid, dbname);
+		dbreset_test_point("maintenance:closed");
 		appendStringInfoChar(result, LOCK_RESULT_LOCKED);
 	}
 	else if (state == DBRESET_DB_MAINTENANCE)

@@ -31,6 +31,7 @@
 #include "base/args.h"
 #include "base/dblock.h"
 #include "base/utility.h"
+#include "base/testpoint.h"
 #include "core/copy.h"
 #include "core/ending.h"
 #include "core/job.h"
@@ -62,15 +63,85 @@ rethrow_as(char *message, char *hint)
 	ReThrowError(edata);
 }
 
+/* what create_again() gives back once CREATE DATABASE has returned */
+typedef struct GiveBack
+{
+	const char *dbname;
+	const DbresetDbProps *props;
+	bool		created;
+} GiveBack;
+
+/* give_back: in the CREATE's transaction, what the database kept */
+static void
+give_back(void *arg)
+{
+	GiveBack   *gb = (GiveBack *) arg;
+
+	gb->created = true;
+	dbreset_test_point("reset:created");
+	dbreset_apply_db_props(get_database_oid(gb->dbname, false), gb->props);
+}
+
+/*
+ * create_again
+ *		The second half of the reset job, once the DROP has committed: the
+ *		CREATE statement sql and what the database kept (props), in one
+ *		transaction, committed -- a crash before that commit leaves the
+ *		database gone, never a copy without its grants and settings, and
+ *		an error removes the copy's files (dbreset_run_create).  On 15+
+ *		the copy's OID (keep_oid) is recorded first, so that its files do
+ *		not outlive a crash either (dbreset_record_copy); what earlier
+ *		crashes left goes first.  Either failing, the error says that the
+ *		database is gone.  Errors are caught in jobcxt.
+ */
+static void
+create_again(const DbresetCopyArgs *args, const char *sql,
+			 const DbresetDbProps *props, Oid keep_oid, MemoryContext jobcxt)
+{
+	const char *dbname = NameStr(args->dbname);
+	char	   *volatile record = NULL;
+	volatile GiveBack gb = {dbname, props, false};
+
+	(void) dbreset_remove_crashed_copies(InvalidOid);
+#ifdef DBRESET_HAVE_CREATEDB_OID
+	/* keep_oid is valid or was chosen by reset_job_run: always recorded */
+	record = MemoryContextStrdup(jobcxt,
+								 dbreset_record_copy(args->dbid, keep_oid,
+													 props->tablespace));
+#else
+	(void) keep_oid;
+#endif
+	PG_TRY();
+	{
+		dbreset_run_create(args, sql, give_back, (void *) &gb);
+	}
+	PG_CATCH();
+	{
+		const char *hint = props->allowconn ?
+			"Create it with: %s, then give back its grants, comment and settings and allow connections to it." :
+			"Create it with: %s, then give back its grants, comment and settings.";
+
+		MemoryContextSwitchTo(jobcxt);
+		rethrow_as(psprintf(gb.created ?
+							"database \"%s\" was dropped but could not be created again from template \"%s\" with what it kept" :
+							"database \"%s\" was dropped but could not be created again from template \"%s\"",
+							dbname, NameStr(args->source)),
+				   psprintf(hint, sql));
+	}
+	PG_END_TRY();
+	dbreset_job_next_transaction();
+	dbreset_forget_copy_record((const char *) record);
+}
+
 /*
  * reset_job_run
  *		The reset job, in the worker: drop args->dbname and create it again
  *		from args->source with everything props.c reads.  The result is the
  *		strategy line for the caller's log.
  *
- *		Should the create fail once the drop has committed, the database is
- *		gone: the error says so, with the reason as its detail and the
- *		original SQLSTATE.
+ *		Should the create, or giving back what the database kept, fail once
+ *		the drop has committed, the database is gone: the error says so,
+ *		with the reason as its detail and the original SQLSTATE.
  */
 static void
 reset_job_run(const void *argp, StringInfo result)
@@ -81,7 +152,6 @@ reset_job_run(const void *argp, StringInfo result)
 	DbresetDbProps *props;
 	Oid			keep_oid = InvalidOid;
 	char	   *sql;
-	Oid			newid;
 
 	/* held across the job's transactions: the worker took them first */
 	dbreset_job_hold_lock(DatabaseRelationId, args->dbid, 0,
@@ -109,6 +179,11 @@ reset_job_run(const void *argp, StringInfo result)
 	/* OIDs below FirstNormalObjectId are for initdb and pg_upgrade only */
 	if (args->dbid >= FirstNormalObjectId)
 		keep_oid = args->dbid;
+	else
+	{
+		/* initdb's databases get a new OID, chosen here to be recorded */
+		keep_oid = dbreset_new_database_oid();
+	}
 #endif
 	{
 		MemoryContext oldcontext = MemoryContextSwitchTo(jobcxt);
@@ -118,36 +193,13 @@ reset_job_run(const void *argp, StringInfo result)
 	}
 
 	dbreset_job_point_of_no_return();
+	dbreset_test_point("reset:before_drop");
 	dbreset_run_drop_database(dbname, args->use_force);
+	dbreset_test_point("reset:dropped");
 	dbreset_job_next_transaction();
+	dbreset_test_point("reset:before_create");
 
-	PG_TRY();
-	{
-		dbreset_run_create(args, sql);
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(jobcxt);
-		rethrow_as(psprintf("database \"%s\" was dropped but could not be created again from template \"%s\"",
-							dbname, NameStr(args->source)),
-				   psprintf("Create it with: %s", sql));
-	}
-	PG_END_TRY();
-
-	dbreset_job_next_transaction();
-	newid = get_database_oid(dbname, false);
-	PG_TRY();
-	{
-		dbreset_apply_db_props(newid, props);
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(jobcxt);
-		rethrow_as(psprintf("database \"%s\" was created again from template \"%s\", but what it kept could not be given back",
-							dbname, NameStr(args->source)),
-				   pstrdup("It does not allow connections yet, and has no grants, comment or settings: restore them, then run ALTER DATABASE ... ALLOW_CONNECTIONS true."));
-	}
-	PG_END_TRY();
+	create_again(args, sql, props, keep_oid, jobcxt);
 
 	/* a standing worker goes on to other jobs */
 	MemoryContextDelete(jobcxt);

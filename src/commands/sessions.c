@@ -11,6 +11,7 @@
  */
 #include "postgres.h"
 
+#include "access/xlog.h"
 #include "catalog/pg_database.h"
 #include "commands/dbcommands.h"
 #include "common/ip.h"
@@ -359,7 +360,8 @@ put_terminated_rows(const DbresetSession *sessions, int nsessions, void *arg)
  *		waited for; it is let go before returning.  Holding connections off
  *		is what ALTER DATABASE's owner may do, so a grace also needs
  *		ownership of the database.  Without one, as in 1.0, nothing is
- *		locked and pg_terminate_backend()'s rules are all there is.
+ *		locked and pg_terminate_backend()'s rules are all there is.  A
+ *		standby cannot take that lock: a grace is refused there (25006).
  */
 Datum
 dbreset_terminate_sessions(PG_FUNCTION_ARGS)
@@ -373,6 +375,19 @@ dbreset_terminate_sessions(PG_FUNCTION_ARGS)
 	ending.grace_ms = dbreset_get_grace_arg(fcinfo, 2);
 	ending.on_checked = put_terminated_rows;
 	ending.arg = fcinfo->resultinfo;
+
+	/*
+	 * A grace needs the database's lock, which recovery does not let us
+	 * take: refused as core refuses LOCK TABLE in that mode on a standby,
+	 * before the lock's own error could say it less plainly.
+	 */
+	if (ending.grace_ms > 0 && RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot execute %s during recovery",
+						"dbreset.terminate_sessions() with a grace"),
+				 errdetail("A grace holds new connections off with the database's lock, which cannot be taken during recovery."),
+				 errhint("Without a grace, it terminates the sessions at once, as pg_terminate_backend() does on a standby.")));
 
 	dbreset_init_materialized_srf(fcinfo);
 

@@ -15,21 +15,31 @@
 #include "postgres.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "access/xloginsert.h"
+#include "catalog/catalog.h"
+#include "catalog/indexing.h"
 #include "catalog/pg_database.h"
 #include "catalog/pg_tablespace.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
+#include "commands/dbcommands_xlog.h"
 #include "commands/tablespace.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/plannodes.h"
 #include "pgstat.h"
+#include "storage/bufmgr.h"
 #include "storage/fd.h"
+#include "storage/ipc.h"
 #include "storage/lmgr.h"
+#include "storage/md.h"
 #include "tcop/tcopprot.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -42,6 +52,7 @@
 #include "base/dblock.h"
 #include "base/dbstate.h"
 #include "base/utility.h"
+#include "base/testpoint.h"
 #include "core/copy.h"
 #include "core/ending.h"
 #include "core/job.h"
@@ -550,7 +561,8 @@ choose_strategy(const DbresetCopyArgs *args, Oid src_spcid, bool reuses_oid,
  *		one's owner, tablespace, encoding and locale, and -- when oid is
  *		valid -- its OID; it is created with connections not allowed until
  *		the rest of props is applied.  A sealed copy (a snapshot) is a
- *		template nobody may connect to.  *how gets the strategy, for the log.
+ *		template nobody may connect to.  A valid oid is given on 15+
+ *		(dbreset_record_copy).  *how gets the strategy, for the log.
  */
 char *
 dbreset_create_statement(const DbresetCopyArgs *args,
@@ -585,15 +597,15 @@ dbreset_create_statement(const DbresetCopyArgs *args,
 			appendStringInfoString(&sql, props->locale_options);
 		appendStringInfo(&sql, " CONNECTION LIMIT %d ALLOW_CONNECTIONS false",
 						 props->connlimit);
-#ifdef DBRESET_HAVE_CREATEDB_OID
-		if (OidIsValid(oid))
-			appendStringInfo(&sql, " OID %u", oid);
-#else
-		(void) oid;
-#endif
 	}
 	else if (args->seal)
 		appendStringInfoString(&sql, " IS_TEMPLATE true ALLOW_CONNECTIONS false");
+#ifdef DBRESET_HAVE_CREATEDB_OID
+	if (OidIsValid(oid))
+		appendStringInfo(&sql, " OID %u", oid);
+#else
+	(void) oid;
+#endif
 
 	strategy = choose_strategy(args, src->dattablespace,
 							   props && OidIsValid(oid) && oid == props->oid,
@@ -606,45 +618,382 @@ dbreset_create_statement(const DbresetCopyArgs *args,
 }
 
 /*
- * dbreset_run_create
- *		Worker side: run the CREATE DATABASE statement sql made by
- *		dbreset_create_statement(), with the caller's file_copy_method for
- *		this statement only.
+ * creating_path
+ *		The file in which a copy is recorded before it is created:
+ *		pg_dbreset/creating.<target>.<oid>.<tablespace>, target being the
+ *		database it is made for (a spare's, a reset's) or the copy itself
+ *		(a clone, a snapshot).
+ */
+static char *
+creating_path(Oid target, Oid oid, Oid spcid)
+{
+	return psprintf("%s/creating.%u.%u.%u", DBRESET_CREATING_DIR, target, oid, spcid);
+}
+
+/*
+ * remove_copy_files
+ *		Remove the directories of database OID oid, which no database has,
+ *		in every tablespace -- a copy writes into each tablespace its
+ *		template has files in, not only its default one -- as
+ *		remove_dbtablespaces() does, WAL-logged the same way (before the
+ *		files go), so that a standby, which replayed the copy's CREATE,
+ *		removes them too: else a later database given this OID would be
+ *		replayed there over the stale files.  Returns whether any was
+ *		there.
+ */
+static bool
+remove_copy_files(Oid oid)
+{
+	Relation	rel = table_open(TableSpaceRelationId, AccessShareLock);
+	SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, NULL, 0,
+										  NULL);
+	HeapTuple	tup;
+	List	   *spcs = NIL;
+	ListCell   *lc;
+
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Oid			spcid = ((Form_pg_tablespace) GETSTRUCT(tup))->oid;
+		struct stat st;
+
+		if (spcid != GLOBALTABLESPACE_OID &&
+			lstat(GetDatabasePath(oid, spcid), &st) == 0)
+			spcs = lappend_oid(spcs, spcid);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (spcs == NIL)
+		return false;
+
+	/*
+	 * As createdb_failure_callback() does: a copy that failed after CREATE
+	 * DATABASE returned may still have dirty buffers and fsync requests
+	 * for its files.
+	 */
+	DropDatabaseBuffers(oid);
+	ForgetDatabaseSyncRequests(oid);
+	{
+		xl_dbase_drop_rec xlrec;
+		Oid		   *ids = palloc(list_length(spcs) * sizeof(Oid));
+		int			n = 0;
+
+		foreach(lc, spcs)
+			ids[n++] = lfirst_oid(lc);
+		xlrec.db_id = oid;
+		xlrec.ntablespaces = n;
+		XLogBeginInsert();
+		XLogRegisterData((char *) &xlrec, MinSizeOfDbaseDropRec);
+		XLogRegisterData((char *) ids, n * sizeof(Oid));
+		XLogFlush(XLogInsert(RM_DBASE_ID,
+							 XLOG_DBASE_DROP | XLR_SPECIAL_REL_UPDATE));
+	}
+	foreach(lc, spcs)
+	{
+		char	   *dbpath = GetDatabasePath(oid, lfirst_oid(lc));
+
+		if (!rmtree(dbpath, true))
+			ereport(WARNING,
+					(errmsg("some useless files may be left behind in old database directory \"%s\"",
+							dbpath)));
+		else
+			ereport(LOG,
+					(errmsg("dbreset removed the files of a copy whose making was interrupted, in \"%s\"",
+							dbpath)));
+	}
+	return true;
+}
+
+/*
+ * dbreset_remove_crashed_copies
+ *		Remove the files of copies whose maker died in a crash before it
+ *		committed -- a spare's, a reset's, a clone's or a snapshot's: those
+ *		recorded in pg_dbreset/ for target (InvalidOid: for any) whose
+ *		target's spare maker is not at work (its lock can be had) and whose
+ *		OID no database has.  Returns how many.
+ *
+ *		pg_database is locked in ShareLock mode meanwhile: CREATE DATABASE
+ *		holds RowExclusiveLock on it from choosing its OID until it
+ *		commits, so no CREATE DATABASE that might have taken the recorded
+ *		OID can be under way while we look and remove.  If one is, we do
+ *		nothing now rather than wait (and make others wait behind us).
+ *
+ *		The record also covers a maker whose transaction aborted after
+ *		CREATE DATABASE returned (an error in the comment or the commit),
+ *		where createdb()'s own cleanup no longer runs: its buffers and
+ *		fsync requests go with its files, as in createdb's cleanup.
+ */
+int
+dbreset_remove_crashed_copies(Oid target)
+{
+	DIR		   *dir = AllocateDir(DBRESET_CREATING_DIR);
+	struct dirent *de;
+	int			nremoved = 0;
+	bool		locked = false;
+
+	if (dir == NULL)
+		return 0;				/* nothing was ever recorded */
+
+	while ((de = ReadDir(dir, DBRESET_CREATING_DIR)) != NULL)
+	{
+		unsigned int t,
+					oid,
+					spc;
+		char	   *path;
+		LOCKTAG		tag;
+
+		if (sscanf(de->d_name, "creating.%u.%u.%u", &t, &oid, &spc) != 3)
+			continue;
+		if (OidIsValid(target) && t != target)
+			continue;
+
+		/*
+		 * Best effort, retried by the next call: never make CREATE, ALTER
+		 * or DROP DATABASE queue behind us while a long copy runs.
+		 */
+		if (!locked)
+		{
+			if (!ConditionalLockRelationOid(DatabaseRelationId, ShareLock))
+				break;
+			locked = true;
+		}
+
+		/* a maker at work on it (ours, if we are one, is granted again) */
+		SET_LOCKTAG_OBJECT(tag, InvalidOid, DatabaseRelationId, t,
+						   DBRESET_MAKER_LOCK_SUBID);
+		if (LockAcquire(&tag, ExclusiveLock, false, true) ==
+			LOCKACQUIRE_NOT_AVAIL)
+			continue;
+
+		path = creating_path(t, oid, spc);
+		if (!SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(oid)) &&
+			remove_copy_files(oid))
+			nremoved++;
+		if (unlink(path) != 0 && errno != ENOENT)
+			ereport(WARNING,
+					(errcode_for_file_access(),
+					 errmsg("could not remove file \"%s\": %m", path)));
+		LockRelease(&tag, ExclusiveLock, false);
+	}
+	FreeDir(dir);
+	if (locked)
+		UnlockRelationOid(DatabaseRelationId, ShareLock);
+	return nremoved;
+}
+
+#ifdef DBRESET_HAVE_CREATEDB_OID
+/*
+ * oid_has_directory
+ *		Whether a directory for database OID oid exists in any tablespace,
+ *		as createdb() checks for an OID given to it (check_db_file_conflict).
+ */
+static bool
+oid_has_directory(Oid oid)
+{
+	Relation	rel = table_open(TableSpaceRelationId, AccessShareLock);
+	SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, NULL, 0,
+										  NULL);
+	HeapTuple	tup;
+	bool		found = false;
+
+	while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Oid			spcid = ((Form_pg_tablespace) GETSTRUCT(tup))->oid;
+		struct stat st;
+
+		if (spcid != GLOBALTABLESPACE_OID &&
+			stat(GetDatabasePath(oid, spcid), &st) == 0)
+			found = true;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * dbreset_new_database_oid
+ *		An OID for a database about to be created, as createdb() picks one:
+ *		unused, with no directory in any tablespace.  pg_database stays
+ *		locked in RowExclusiveLock mode until the end of the transaction,
+ *		as by CREATE DATABASE, so that dbreset_remove_crashed_copies() does
+ *		nothing meanwhile.
+ */
+Oid
+dbreset_new_database_oid(void)
+{
+	Relation	rel = table_open(DatabaseRelationId, RowExclusiveLock);
+	Oid			oid;
+
+	do
+	{
+		oid = GetNewOidWithIndex(rel, DatabaseOidIndexId,
+								 Anum_pg_database_oid);
+	} while (oid_has_directory(oid));
+	table_close(rel, NoLock);
+	return oid;
+}
+
+/*
+ * dbreset_record_copy
+ *		Before CREATE DATABASE ... OID oid: record, durably, that database
+ *		oid is being made in tablespace spcid for target, so that the next
+ *		call removes its files should a crash come before the commit, or
+ *		should the transaction abort once CREATE DATABASE has returned
+ *		(createdb()'s own cleanup no longer runs then).  pg_database is
+ *		locked in RowExclusiveLock mode first, until the end of the
+ *		transaction (see dbreset_remove_crashed_copies).  Returns the
+ *		record's path, for dbreset_forget_copy_record() after the commit.
+ */
+char *
+dbreset_record_copy(Oid target, Oid oid, Oid spcid)
+{
+	char	   *record;
+	int			fd;
+
+	table_close(table_open(DatabaseRelationId, RowExclusiveLock), NoLock);
+	if (MakePGDirectory(DBRESET_CREATING_DIR) == 0)
+		fsync_fname(".", true);
+	else if (errno != EEXIST)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create directory \"%s\": %m",
+						DBRESET_CREATING_DIR)));
+	record = creating_path(target, oid, spcid);
+	fd = OpenTransientFile(record, O_CREAT | O_WRONLY | PG_BINARY);
+	if (fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create file \"%s\": %m", record)));
+	if (pg_fsync(fd) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not fsync file \"%s\": %m", record)));
+	CloseTransientFile(fd);
+	fsync_fname(DBRESET_CREATING_DIR, true);
+	return record;
+}
+#endif
+
+
+/*
+ * dbreset_forget_copy_record
+ *		Remove the record of a copy being made (NULL: none), once its
+ *		creation has committed.
  */
 void
-dbreset_run_create(const DbresetCopyArgs *args, const char *sql)
+dbreset_forget_copy_record(const char *record)
 {
-	int			save_nestlevel = NewGUCNestLevel();
+	if (record && unlink(record) != 0 && errno != ENOENT)
+		ereport(WARNING,
+				(errcode_for_file_access(),
+				 errmsg("could not remove file \"%s\": %m", record)));
+}
 
-	dbreset_set_file_copy_method(args->file_copy_clone);
-	dbreset_run_utility(sql);
-	AtEOXact_GUC(true, save_nestlevel);
+/*
+ * copy_failure_callback
+ *		A transaction that ran CREATE DATABASE aborts, or its process
+ *		exits, before its commit: remove the copy's files (the OID in
+ *		*arg, once CREATE DATABASE has returned), as createdb()'s own
+ *		failure callback does while CREATE DATABASE runs.
+ */
+static void
+copy_failure_callback(int code, Datum arg)
+{
+	volatile Oid *oid = (volatile Oid *) DatumGetPointer(arg);
+
+	(void) code;
+	if (OidIsValid(*oid))
+		(void) remove_copy_files(*oid);
+}
+
+/*
+ * dbreset_run_create
+ *		Worker side: run the CREATE DATABASE statement sql made by
+ *		dbreset_create_statement() for args->dbname, with the caller's
+ *		file_copy_method for this statement only, then then(arg) (NULL:
+ *		nothing) in the same transaction, which the caller commits next.
+ *		Should that transaction abort, or the process exit, once CREATE
+ *		DATABASE has returned -- createdb()'s own cleanup has ended there
+ *		-- the copy's files are removed.  Before CREATE DATABASE returns
+ *		the OID is not ours: it may be a live database's (createdb()
+ *		refuses such an OID).
+ */
+void
+dbreset_run_create(const DbresetCopyArgs *args, const char *sql,
+				   void (*then) (void *), void *arg)
+{
+	volatile Oid copy = InvalidOid;
+
+	PG_ENSURE_ERROR_CLEANUP(copy_failure_callback, PointerGetDatum((void *) &copy));
+	{
+		int			save_nestlevel = NewGUCNestLevel();
+
+		dbreset_set_file_copy_method(args->file_copy_clone);
+		dbreset_run_utility(sql);
+		AtEOXact_GUC(true, save_nestlevel);
+		copy = get_database_oid(NameStr(args->dbname), false);
+		if (then)
+			then(arg);
+	}
+	PG_END_ENSURE_ERROR_CLEANUP(copy_failure_callback, PointerGetDatum((void *) &copy));
+}
+
+/* copy_created: between a clone's or snapshot's CREATE and its commit */
+static void
+copy_created(void *arg)
+{
+	(void) arg;
+	dbreset_test_point("copy:created");
 }
 
 /*
  * copy_job_run
  *		The clone and snapshot job, in the worker: CREATE DATABASE from the
  *		source, which the worker holds in ShareLock mode (it took the lock
- *		itself: dbreset_job_lock_source) with nobody on it.
- *		A snapshot is sealed and gets a comment saying what and when, in a
- *		second transaction once the copy has committed; from that commit on
- *		the job is past its point of no return.  The result is the strategy
- *		line for the caller's log.
+ *		itself: dbreset_job_lock_source) with nobody on it.  On 15+ the
+ *		copy's OID is chosen and recorded first, so that the next call
+ *		removes its files should a crash come before the commit; the
+ *		record goes once the copy has committed, and from that commit on
+ *		the job is past its point of no return.  A snapshot is then sealed
+ *		and gets a comment saying what and when.  The result is the
+ *		strategy line for the caller's log.
  */
 static void
 copy_job_run(const void *argp, StringInfo result)
 {
 	const DbresetCopyArgs *args = (const DbresetCopyArgs *) argp;
-	char	   *sql = dbreset_create_statement(args, NULL, InvalidOid, result);
+	Oid			oid = InvalidOid;
+	char	   *record = NULL;
+	char	   *sql;
 
-	dbreset_run_create(args, sql);
+	/* what copies interrupted by a crash left, and a record of this one */
+	(void) dbreset_remove_crashed_copies(InvalidOid);
+#ifdef DBRESET_HAVE_CREATEDB_OID
+	{
+		HeapTuple	srctup = SearchSysCache1(DATABASEOID,
+											 ObjectIdGetDatum(args->source_id));
+
+		if (!HeapTupleIsValid(srctup))
+			elog(ERROR, "cache lookup failed for database %u", args->source_id);
+		oid = dbreset_new_database_oid();
+		record = dbreset_record_copy(oid, oid,
+									 ((Form_pg_database) GETSTRUCT(srctup))->dattablespace);
+		record = MemoryContextStrdup(TopMemoryContext, record);
+		ReleaseSysCache(srctup);
+	}
+#endif
+	sql = dbreset_create_statement(args, NULL, oid, result);
+	dbreset_run_create(args, sql, copy_created, NULL);
+
+	dbreset_job_point_of_no_return();
+	dbreset_job_next_transaction();
+	dbreset_forget_copy_record(record);
+	if (record)
+		pfree(record);
 
 	if (args->seal)
 	{
 		char	   *comment;
 
-		dbreset_job_point_of_no_return();
-		dbreset_job_next_transaction();
 		comment = psprintf("snapshot of database \"%s\" taken by dbreset.snapshot_database() at %s",
 						   NameStr(args->source),
 						   timestamptz_to_str(GetCurrentTimestamp()));

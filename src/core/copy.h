@@ -34,6 +34,12 @@ typedef struct DbresetCopyArgs
 	bool		file_copy_clone;	/* 18+: file_copy_method = clone */
 } DbresetCopyArgs;
 
+/* where copies being made are recorded (15+): dbreset_record_copy() */
+#define DBRESET_CREATING_DIR	"pg_dbreset"
+
+/* a spare maker's lock: its target's database object, sub-object 1 */
+#define DBRESET_MAKER_LOCK_SUBID 1
+
 extern PGDLLEXPORT const DbresetJob dbreset_copy_job;
 
 extern void dbreset_copy_define_settings(void);
@@ -52,6 +58,13 @@ extern void dbreset_wait_for_source(const char *srcname, Oid srcid,
 extern char *dbreset_create_statement(const DbresetCopyArgs *args,
 									  const DbresetDbProps *props,
 									  Oid oid, StringInfo how);
-extern void dbreset_run_create(const DbresetCopyArgs *args, const char *sql);
+extern void dbreset_run_create(const DbresetCopyArgs *args, const char *sql,
+							   void (*then) (void *), void *arg);
+#ifdef DBRESET_HAVE_CREATEDB_OID
+extern Oid	dbreset_new_database_oid(void);
+extern char *dbreset_record_copy(Oid target, Oid oid, Oid spcid);
+#endif
+extern void dbreset_forget_copy_record(const char *record);
+extern int	dbreset_remove_crashed_copies(Oid target);
 
 #endif							/* DBRESET_COPY_H */

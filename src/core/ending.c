@@ -17,6 +17,7 @@
 #include "postgres.h"
 
 #include "compat.h"
+#include "base/testpoint.h"
 #include "core/backends.h"
 #include "core/ending.h"
 #include "core/job.h"
@@ -93,6 +94,7 @@ dbreset_end_sessions(const char *dbname, Oid dbid, DbresetEnding *ending)
 	if (!ending->wait_only)
 		ending->nfinished = dbreset_drain_sessions(sessions, nsessions,
 												   ending->grace_ms);
+	dbreset_test_point("ending:signalled");
 	nremaining = dbreset_wait_for_exit(dbid, sessions, nsessions,
 									   ending->timeout_ms, &remaining);
 	if (nremaining > 0 && ending->timed_out)

@@ -54,6 +54,7 @@
 
 #include "compat.h"
 #include "base/utility.h"
+#include "base/testpoint.h"
 #include "core/copy.h"
 #include "core/job.h"
 #include "core/props.h"
@@ -67,10 +68,10 @@ PGDLLEXPORT void dbreset_spare_worker_main(Datum main_arg);
 #define OLD_MARKER		"dbreset old copy of database %u"
 
 /* where a maker records the spare it is creating (15+) */
-#define CREATING_DIR	"pg_dbreset"
+#define CREATING_DIR	DBRESET_CREATING_DIR
 
 /* the maker's lock: the target's database object, sub-object 1 */
-#define MAKER_LOCK_SUBID 1
+#define MAKER_LOCK_SUBID DBRESET_MAKER_LOCK_SUBID
 
 /* how often a reset looks whether a maker at work has finished */
 #define DBRESET_LOCK_POLL_MS 10
@@ -277,117 +278,6 @@ spare_state(const OwnDatabase *spare, Oid template_id, Oid target)
 }
 
 /*
- * creating_path
- *		The file in which a maker records, before creating it, the spare it
- *		creates: pg_dbreset/creating.<target>.<oid>.<tablespace>.
- */
-static char *
-creating_path(Oid target, Oid oid, Oid spcid)
-{
-	return psprintf("%s/creating.%u.%u.%u", CREATING_DIR, target, oid, spcid);
-}
-
-/*
- * remove_crashed_copies
- *		Remove the files of spares whose maker died in a crash before it
- *		committed: those recorded in pg_dbreset/ for target (InvalidOid:
- *		for any) whose maker is not at work (its lock can be had) and whose
- *		OID no database has.  Returns how many.
- *
- *		pg_database is locked in ShareLock mode meanwhile: CREATE DATABASE
- *		holds RowExclusiveLock on it from choosing its OID until it
- *		commits, so no CREATE DATABASE that might have taken the recorded
- *		OID can be under way while we look and remove.  If one is, we do
- *		nothing now rather than wait (and make others wait behind us).
- *
- *		The record also covers a maker whose transaction aborted after
- *		CREATE DATABASE returned (an error in the comment or the commit),
- *		where createdb()'s own cleanup no longer runs: its buffers and
- *		fsync requests go with its files, as in createdb's cleanup.
- */
-static int
-remove_crashed_copies(Oid target)
-{
-	DIR		   *dir = AllocateDir(CREATING_DIR);
-	struct dirent *de;
-	int			nremoved = 0;
-	bool		locked = false;
-
-	if (dir == NULL)
-		return 0;				/* nothing was ever recorded */
-
-	while ((de = ReadDir(dir, CREATING_DIR)) != NULL)
-	{
-		unsigned int t,
-					oid,
-					spc;
-		char	   *path;
-		LOCKTAG		tag;
-
-		if (sscanf(de->d_name, "creating.%u.%u.%u", &t, &oid, &spc) != 3)
-			continue;
-		if (OidIsValid(target) && t != target)
-			continue;
-
-		/*
-		 * Best effort, retried by the next call: never make CREATE, ALTER
-		 * or DROP DATABASE queue behind us while a long copy runs.
-		 */
-		if (!locked)
-		{
-			if (!ConditionalLockRelationOid(DatabaseRelationId, ShareLock))
-				break;
-			locked = true;
-		}
-
-		/* a maker at work on it (ours, if we are one, is granted again) */
-		SET_LOCKTAG_OBJECT(tag, InvalidOid, DatabaseRelationId, t,
-						   MAKER_LOCK_SUBID);
-		if (LockAcquire(&tag, ExclusiveLock, false, true) ==
-			LOCKACQUIRE_NOT_AVAIL)
-			continue;
-
-		path = creating_path(t, oid, spc);
-		if (!SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(oid)))
-		{
-			char	   *dbpath = GetDatabasePath(oid, spc);
-			struct stat st;
-
-			if (stat(dbpath, &st) == 0)
-			{
-				/*
-				 * As createdb_failure_callback() does: a copy that failed
-				 * after CREATE DATABASE returned may still have dirty
-				 * buffers and fsync requests for its files.
-				 */
-				DropDatabaseBuffers(oid);
-				ForgetDatabaseSyncRequests(oid);
-				if (!rmtree(dbpath, true))
-					ereport(WARNING,
-							(errmsg("could not remove the files of a half-made spare in \"%s\"",
-									dbpath)));
-				else
-				{
-					ereport(LOG,
-							(errmsg("dbreset removed the files of a spare whose making was interrupted, in \"%s\"",
-									dbpath)));
-					nremoved++;
-				}
-			}
-		}
-		if (unlink(path) != 0 && errno != ENOENT)
-			ereport(WARNING,
-					(errcode_for_file_access(),
-					 errmsg("could not remove file \"%s\": %m", path)));
-		LockRelease(&tag, ExclusiveLock, false);
-	}
-	FreeDir(dir);
-	if (locked)
-		UnlockRelationOid(DatabaseRelationId, ShareLock);
-	return nremoved;
-}
-
-/*
  * drop_own_database
  *		DROP DATABASE one of ours, in the current transaction, which the
  *		caller then commits; it has no sessions (ALLOW_CONNECTIONS false).
@@ -461,61 +351,26 @@ drop_own_databases(Oid target, Oid keep_template, bool *kept, int *skipped)
 	/* files need no owner: the superuser, or the target's owner */
 	if (superuser() ||
 		(OidIsValid(target) && dbreset_database_ownercheck(target, GetUserId())))
-		ndropped += remove_crashed_copies(target);
+		ndropped += dbreset_remove_crashed_copies(target);
 	return ndropped;
 }
 
-#ifdef DBRESET_HAVE_CREATEDB_OID
-/*
- * oid_has_directory
- *		Whether a directory for database OID oid exists in any tablespace,
- *		as createdb() checks for an OID given to it (check_db_file_conflict).
- */
-static bool
-oid_has_directory(Oid oid)
-{
-	Relation	rel = table_open(TableSpaceRelationId, AccessShareLock);
-	SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, NULL, 0,
-										  NULL);
-	HeapTuple	tup;
-	bool		found = false;
-
-	while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		Oid			spcid = ((Form_pg_tablespace) GETSTRUCT(tup))->oid;
-		struct stat st;
-
-		if (spcid != GLOBALTABLESPACE_OID &&
-			stat(GetDatabasePath(oid, spcid), &st) == 0)
-			found = true;
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return found;
-}
-#endif
-
-/*
- * forget_record
- *		Remove the record of a spare being made, once its creation has
- *		committed.
- */
+/* mark_spare: the spare's marker comment (arg: the statement) */
 static void
-forget_record(const char *record)
+mark_spare(void *arg)
 {
-	if (record && unlink(record) != 0 && errno != ENOENT)
-		ereport(WARNING,
-				(errcode_for_file_access(),
-				 errmsg("could not remove file \"%s\": %m", record)));
+	dbreset_run_utility((const char *) arg);
+	dbreset_test_point("spare:created");
 }
 
 /*
  * make_spare
  *		Worker side, in a transaction: create the spare of target from
  *		template_id, unless the template is not sealed or the target is
- *		gone.  On 15+ its OID is chosen and recorded first (see the file
- *		header), and the record removed once the creation has committed.  The marker comment is written in the same transaction as
- *		the spare's row: spare_state() checks that they still match.
+ *		gone.  On 15+ its OID is chosen and recorded first
+ *		(dbreset_record_copy), and the record removed once the creation has
+ *		committed.  The marker comment is written in the same transaction
+ *		as the spare's row: spare_state() checks that they still match.
  *		What must outlive the commit lives in a context of its own.
  */
 static void
@@ -535,6 +390,7 @@ make_spare(const DbresetSpareTask *task)
 	char	   *record = NULL;
 	char	   *tplname;
 	char	   *targetname;
+	char	   *mark;
 
 	/* the copy must match the row we record: hold the template still */
 	LockSharedObject(DatabaseRelationId, task->template_id, 0, ShareLock);
@@ -559,59 +415,26 @@ make_spare(const DbresetSpareTask *task)
 	args.file_copy_clone = task->file_copy_clone;
 
 #ifdef DBRESET_HAVE_CREATEDB_OID
-	{
-		Relation	rel = table_open(DatabaseRelationId, RowExclusiveLock);
-		int			fd;
-
-		do
-		{
-			oid = GetNewOidWithIndex(rel, DatabaseOidIndexId,
-									 Anum_pg_database_oid);
-		} while (oid_has_directory(oid));
-		table_close(rel, NoLock);
-
-		if (MakePGDirectory(CREATING_DIR) == 0)
-			fsync_fname(".", true);
-		else if (errno != EEXIST)
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not create directory \"%s\": %m",
-							CREATING_DIR)));
-		record = creating_path(task->target, oid, props->tablespace);
-		fd = OpenTransientFile(record, O_CREAT | O_WRONLY | PG_BINARY);
-		if (fd < 0)
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not create file \"%s\": %m", record)));
-		if (pg_fsync(fd) != 0)
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not fsync file \"%s\": %m", record)));
-		CloseTransientFile(fd);
-		fsync_fname(CREATING_DIR, true);
-	}
+	oid = dbreset_new_database_oid();
+	record = dbreset_record_copy(task->target, oid, props->tablespace);
 #endif
 
 	/* the spare: the target's owner, tablespace and locale; sealed */
 	initStringInfo(&how);
 	props->allowconn = false;
 	sql = dbreset_create_statement(&args, props, oid, &how);
+	mark = psprintf("COMMENT ON DATABASE %s IS %s",
+					quote_identifier(NameStr(args.dbname)),
+					quote_literal_cstr(psprintf(SPARE_MARKER ", made %s",
+												task->target,
+												task->template_id, xmin,
+												timestamptz_to_str(GetCurrentTimestamp()))));
 	MemoryContextSwitchTo(oldcontext);
 
-	/*
-	 * On an error the record stays: whatever createdb() did or did not
-	 * clean up, the next call removes what is left (remove_crashed_copies).
-	 */
-	dbreset_run_create(&args, sql);
-	dbreset_run_utility(psprintf("COMMENT ON DATABASE %s IS %s",
-								 quote_identifier(NameStr(args.dbname)),
-								 quote_literal_cstr(psprintf(SPARE_MARKER ", made %s",
-															 task->target,
-															 task->template_id,
-															 xmin,
-															 timestamptz_to_str(GetCurrentTimestamp())))));
+	/* on an error the record stays, for the next call to remove */
+	dbreset_run_create(&args, sql, mark_spare, mark);
 	dbreset_job_next_transaction();
-	forget_record(record);
+	dbreset_forget_copy_record(record);
 
 	ereport(LOG,
 			(errmsg("dbreset made spare \"%s\" of database \"%s\" from template \"%s\"",
@@ -926,6 +749,7 @@ dbreset_swap_spare(const char *dbname, Oid target, Oid spare)
 		CreateSharedComments(spare, DatabaseRelationId, NULL);
 	CommandCounterIncrement();
 	dbreset_apply_db_props(spare, props);
+	dbreset_test_point("swap:before_commit");
 }
 
 /*
