@@ -19,17 +19,27 @@ thread, over connections of its own, runs RESETS rounds:
 The template's marker holds the single row 0.  A query that *started*
 after T[m] and read m (> 0) saw the contents of before reset m: a stale
 read.  Errors are counted per round (by when they happened: after mark n
-and before mark n + 1) and by SQLSTATE; a connection lost without an error
-from the server (libpq's own message, no SQLSTATE) counts as 08006, a pool
-timeout as "pooltimeout".  "serve" is the time from T[n] to the end of the
-first successful query that started after T[n].
+and before mark n + 1) and by SQLSTATE; an error without one counts as
+08006 (psycopg gives none once the connection has ended, even for the
+server's 57P01 FATAL: "consuming input failed: terminating connection due
+to administrator command"), a pool timeout as "pooltimeout".  The pool's
+own connection attempts that fail (in the background, retried after 1 s,
+then doubling) are counted apart, by the server's message (libpq gives no
+SQLSTATE there either).  "serve" is the time from T[n] to the end of the
+first successful query that started after T[n].  --pause keeps the
+workers idle during each reset and --check calls pool.check() after it,
+as a test suite that resets between tests can.
 
 Prints one line, parsed by the TAP tests:
 
   SUMMARY client=psycopg op=reset keep_spare=on resets=100 queries=...
-  stale=0 unserved=0 errors=57P01:3,08006:1 rounds_with_errors=...
-  max_errors_per_round=... serve_ms_median=... serve_ms_p90=...
-  serve_ms_max=... reset_ms_median=... seconds=...
+  stale=0 unserved=0 errors=08006:3 rounds_with_errors=...
+  max_errors_per_round=... connect_errors=3D000:2 span_3d000_ms_max=...
+  serve_ms_median=... serve_ms_p90=... serve_ms_max=...
+  reset_ms_median=... seconds=...
+
+(span_3d000_ms_max: the longest time, in one round, from the first 3D000
+to the last.)
 
 and, with --verbose, one line per round.  Exits 0 once every round has run
 (the TAP tests judge the figures), 1 if a mark or a reset failed or a
@@ -116,9 +126,15 @@ def counting_connection(rec):
 
 def worker(pool, rec, query, think):
     while not rec.stop.is_set():
-        rec.go.wait()
+        # go is cleared under the lock: a query counted in busy has begun
+        # before, any other waits
         with rec.lock:
-            rec.busy += 1
+            going = rec.go.is_set()
+            if going:
+                rec.busy += 1
+        if not going:
+            rec.go.wait(0.05)
+            continue
         start = time.monotonic()
         try:
             with pool.connection() as conn:
@@ -303,7 +319,8 @@ def main():
             failed = f"round {n}: the pool never read mark {n}"
             break
         if args.pause:
-            rec.go.clear()
+            with rec.lock:
+                rec.go.clear()
             wait_until(lambda: rec.busy == 0, args.round_timeout)
         called = time.monotonic()
         try:
