@@ -88,8 +88,17 @@ my $bouncer =
   IPC::Run::start([ $pgbouncer, "$dir/pgbouncer.ini" ], '>', "$dir/pgbouncer.out",
 	'2>&1');
 END { $bouncer->kill_kill(grace => 5) if $bouncer; }
-$pgb->poll_query_until('pool_app', 'SELECT true')
-  or die 'pgbouncer does not answer';
+# until pgbouncer answers: not poll_query_until(), whose psql, fed by a
+# pipe, may exit on a refused connection before reading it, and IPC::Run
+# then dies of the broken pipe (seen on a loaded machine, PG 17)
+my $answers = 0;
+for (1 .. 10 * $PostgreSQL::Test::Utils::timeout_default)
+{
+	$answers = eval { $pgb->safe_psql('pool_app', 'SELECT true') eq 't' };
+	last if $answers;
+	select(undef, undef, undef, 0.1);
+}
+$answers or die 'pgbouncer does not answer';
 
 # admin(sql): a command of pgbouncer's console
 sub admin
