@@ -58,18 +58,6 @@ CREATE FUNCTION db_props(db name) RETURNS jsonb LANGUAGE sql AS $$
 $$;
 ));
 
-# spare_ready(db): until a ready spare of db is listed and nothing is left
-# to drop
-sub spare_ready
-{
-	my ($db) = @_;
-	return $node->poll_query_until(
-		'postgres', qq(
-SELECT count(*) FILTER (WHERE dbname = '$db' AND state = 'ready') = 1
-   AND count(*) FILTER (WHERE state <> 'ready') = 0
-FROM dbreset.spares()));
-}
-
 # orphans(): directories under base/ that no database has
 sub orphans
 {
@@ -97,7 +85,7 @@ my ($ret, $out, $err) = psql_verbose($node, 'postgres',
 is($ret, 0, 'first reset with keep_spare succeeds');
 like($err, qr/NOTICE:  00000: no spare of template "tpl" was used for database "app": there was none/,
 	'and says that it copied, there being no spare yet');
-ok(spare_ready('app'), 'a spare is made in the background');
+ok(spare_ready($node, 'app'), 'a spare is made in the background');
 my $before = $node->safe_psql('postgres', "SELECT db_props('app')");
 
 # 2. the next reset swaps it in: sessions terminated, properties kept
@@ -126,7 +114,7 @@ ok($node->log_contains(
 		qr/reset database "app" from template "tpl" after terminating 2 sessions\n.*DETAIL:  Swapped in a spare made earlier\. Terminated: /
 	),
 	'the LOG line says the spare was swapped in');
-ok(spare_ready('app'), 'the old database is dropped and the next spare made');
+ok(spare_ready($node, 'app'), 'the old database is dropped and the next spare made');
 is($node->safe_psql('postgres',
 		"SELECT count(*) FROM pg_database WHERE datname LIKE 'dbreset_old_%'"),
 	'0', 'no old database is left');
@@ -158,7 +146,7 @@ like($nc_err, qr/database "app" does not exist/,
 	'a connection that waited during the swap gets "does not exist" (core\'s 3D000)');
 is(is_fresh($node, 'app'), 1, 'the swap went through');
 end_session($frozen);
-ok(spare_ready('app'), 'and the next spare is ready');
+ok(spare_ready($node, 'app'), 'and the next spare is ready');
 
 # 4. a spare made stale by altering the template is not used
 $node->safe_psql('postgres', 'ALTER DATABASE tpl ALLOW_CONNECTIONS true');
@@ -180,7 +168,7 @@ pass('the stale spare was dropped in the background');
 	"SELECT dbreset.reset_database('app', 'tpl', keep_spare => true)");
 like($err, qr/NOTICE:  00000: no spare of template "tpl" was used for database "app": there was none/,
 	'sealed again: the next reset copies once more');
-ok(spare_ready('app'), 'and a spare is made again');
+ok(spare_ready($node, 'app'), 'and a spare is made again');
 $node->safe_psql('postgres', 'GRANT CONNECT ON DATABASE tpl TO sp_reader');
 is($node->safe_psql('postgres', "SELECT state FROM dbreset.spares() WHERE dbname = 'app'"),
 	'stale', 'a GRANT on the template makes the spare stale');
@@ -189,7 +177,7 @@ is($node->safe_psql('postgres', "SELECT state FROM dbreset.spares() WHERE dbname
 like($err,
 	qr/NOTICE:  00000: no spare of template "tpl" was used for database "app": its template has been altered since the spare was made/,
 	'and the reset says why it copied');
-ok(spare_ready('app'), 'a new spare replaces the stale one');
+ok(spare_ready($node, 'app'), 'a new spare replaces the stale one');
 
 # 5. keep_spare => false drops the spare
 ($ret, $out, $err) = psql_verbose($node, 'postgres',
@@ -214,10 +202,10 @@ is($node->safe_psql('postgres', "SELECT state FROM dbreset.spares() WHERE dbname
 like($err,
 	qr/NOTICE:  00000: no spare of template "tpl" was used for database "app": it has been altered since it was made/,
 	'and is not swapped in');
-ok(spare_ready('app'), 'it is dropped and a real spare made');
+ok(spare_ready($node, 'app'), 'it is dropped and a real spare made');
 
 # 6. kill -9 of the caller mid-swap: the swap is one transaction
-ok(spare_ready('app'), 'a spare to swap');
+ok(spare_ready($node, 'app'), 'a spare to swap');
 $node->safe_psql('app', 'CREATE TABLE t AS SELECT generate_series(1, 100) AS i');
 $frozen = $node->background_psql('app', on_error_stop => 0);
 $fpid = session_pid($frozen);
@@ -242,7 +230,7 @@ is(row_count($node, 'app'), 100, 'it is the old database, with its data');
 	"SELECT dbreset.reset_database('app', 'tpl', keep_spare => true)");
 is($ret, 0, 'the next reset works');
 is(is_fresh($node, 'app'), 1, 'and gives a fresh copy');
-ok(spare_ready('app'), 'with a spare made after it');
+ok(spare_ready($node, 'app'), 'with a spare made after it');
 is_deeply(orphans(), [], 'nothing is orphaned under base/');
 
 # 7. kill -9 of the spare worker mid-copy: a big template, so that the copy
@@ -290,7 +278,7 @@ SKIP:
 	($ret, $out, $err) = psql_verbose($node, 'postgres',
 		"SELECT dbreset.reset_database('big', 'bigtpl', keep_spare => true)");
 	is($ret, 0, 'the next call works');
-	ok(spare_ready('big'), 'and makes a spare');
+	ok(spare_ready($node, 'big'), 'and makes a spare');
 }
 SKIP:
 {

@@ -27,16 +27,6 @@ $node->safe_psql('postgres',
 make_db($node, 'app');
 make_db($node, 'bystanders');
 
-# spare_ready(): until a ready spare of app is listed and nothing else
-sub spare_ready
-{
-	return $node->poll_query_until(
-		'postgres', q(
-SELECT count(*) FILTER (WHERE dbname = 'app' AND state = 'ready') = 1
-   AND count(*) FILTER (WHERE state <> 'ready') = 0
-FROM dbreset.spares()));
-}
-
 sub spare_name
 {
 	return $node->safe_psql('postgres',
@@ -46,7 +36,7 @@ sub spare_name
 my ($ret, $out, $err) = psql_verbose($node, 'postgres',
 	"SELECT dbreset.reset_database('app', 'tpl', keep_spare => true)");
 is($ret, 0, 'a first reset with keep_spare');
-ok(spare_ready(), 'makes a spare');
+ok(spare_ready($node, 'app'), 'makes a spare');
 
 # 1. drop_spares() while a swap waits for its grace: before, the spare was
 #    dropped under the reset, which then passed a NULL name on and crashed
@@ -94,7 +84,7 @@ is(is_fresh($node, 'app'), 1, 'the database is a fresh copy of the template');
 is($node->safe_psql('postgres', "SELECT count(*) FROM pg_database WHERE datname = 'app'"),
 	'1', 'one database app');
 end_session($_) for ($intx, $caller, $dropper);
-ok(spare_ready(), 'the next spare is made');
+ok(spare_ready($node, 'app'), 'the next spare is made');
 
 # 2. a spare that another transaction holds locked is not used: copied
 $spare = spare_name();
@@ -111,7 +101,7 @@ like($err,
 is(is_fresh($node, 'app'), 1, 'a fresh copy of the template');
 $holder->query_safe('ROLLBACK');
 end_session($holder);
-ok(spare_ready(), 'a spare is ready again once the holder let go');
+ok(spare_ready($node, 'app'), 'a spare is ready again once the holder let go');
 
 # 3. a reset with keep_spare that finds no spare, then drop_spares() in the
 #    same transaction: the spare maker's lock of the reset must be gone, or

@@ -197,17 +197,6 @@ sub no_worker_at_work
 		   AND state <> 'idle'");
 }
 
-# spare_ready(db): until a ready spare of db is listed and nothing else
-sub spare_ready
-{
-	my ($db) = @_;
-	return $node->poll_query_until(
-		'postgres', qq(
-SELECT count(*) FILTER (WHERE dbname = '$db' AND state = 'ready') = 1
-   AND count(*) FILTER (WHERE state <> 'ready') = 0
-FROM dbreset.spares()));
-}
-
 # prepare(op, db): what the call needs; returns (the call, the databases
 # to look at afterwards, what each may be)
 sub prepare
@@ -230,7 +219,7 @@ sub prepare
 		$node->safe_psql('postgres', "CREATE DATABASE $db");
 		$node->safe_psql('postgres',
 			"SELECT dbreset.reset_database('$db', 'tpl', keep_spare => true)");
-		spare_ready($db) or die "no spare of $db";
+		spare_ready($node, $db) or die "no spare of $db";
 		$node->safe_psql($db,
 			'CREATE TABLE t AS SELECT generate_series(1, 100) AS i');
 		return ("SELECT dbreset.reset_database('$db', 'tpl', keep_spare => true)",
@@ -298,7 +287,7 @@ sub next_call
 		call("SELECT dbreset.reset_database('$db', 'tpl', keep_spare => "
 			  . ($op eq 'reset' ? 'false' : 'true') . ')', $what);
 		is(state($db), 'fresh', "$what: a fresh copy");
-		spare_ready($db) or die "$what: no spare made" if $op ne 'reset';
+		spare_ready($node, $db) or die "$what: no spare made" if $op ne 'reset';
 	}
 	return;
 }

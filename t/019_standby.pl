@@ -135,18 +135,6 @@ sub files
 	return join(' ', sort @files);
 }
 
-# spare_ready(db): on the primary, until a ready spare of db is listed and
-# nothing is left to drop
-sub spare_ready
-{
-	my ($db) = @_;
-	return $node->poll_query_until(
-		'postgres', qq(
-SELECT count(*) FILTER (WHERE dbname = '$db' AND state = 'ready') = 1
-   AND count(*) FILTER (WHERE state <> 'ready') = 0
-FROM dbreset.spares()));
-}
-
 # --- 1. replay, with the standby's own sessions on the databases ---------
 
 # a drop
@@ -176,7 +164,7 @@ is($standby->safe_psql('postgres',
 $r = reader('spared', mark('spared'));
 $node->safe_psql('postgres',
 	"SELECT dbreset.reset_database('spared', 'tpl', keep_spare => true)");
-ok(spare_ready('spared'), 'primary: a spare is made');
+ok(spare_ready($node, 'spared'), 'primary: a spare is made');
 catchup();
 ended($r, 'first reset with keep_spare');
 fresh_on_standby('spared', 'first reset with keep_spare');
@@ -190,7 +178,7 @@ $r = reader('spared', mark('spared'));
 ($ret, $out, $err) = psql_verbose($node, 'postgres',
 	"SELECT dbreset.reset_database('spared', 'tpl', keep_spare => true)");
 unlike($err, qr/NOTICE/, 'primary: the second reset swaps the spare in');
-ok(spare_ready('spared'),
+ok(spare_ready($node, 'spared'),
 	'primary: the old database is dropped and the next spare made');
 catchup();
 is($standby->safe_psql('postgres',

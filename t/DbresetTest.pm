@@ -23,7 +23,7 @@ use Test::More;
 our @EXPORT = qw(new_node make_db db_exists row_count wait_for_sessions
   stop_process continue_process wait_for_drop_lock wait_for_no_worker
   session_pid end_session session_error psql_verbose bystander
-  bystander_alive worker_pid wait_for_lock_waiter is_fresh);
+  bystander_alive worker_pid wait_for_lock_waiter is_fresh spare_ready);
 
 # new_node(name, %params)
 #	A started cluster with dbreset created in database postgres.  %params:
@@ -226,6 +226,18 @@ sub is_fresh
 		"SELECT count(*) FILTER (WHERE relname = 'fresh') = 1
 		    AND count(*) FILTER (WHERE relname = 't') = 0
 		 FROM pg_class WHERE relname IN ('t', 'fresh')") eq 't' ? 1 : 0;
+}
+
+# spare_ready(node, db): until a ready spare of db is listed and nothing
+# else (no spare being made, nothing left to drop)
+sub spare_ready
+{
+	my ($node, $db) = @_;
+	return $node->poll_query_until(
+		'postgres', qq(
+SELECT count(*) FILTER (WHERE dbname = '$db' AND state = 'ready') = 1
+   AND count(*) FILTER (WHERE state <> 'ready') = 0
+FROM dbreset.spares()));
 }
 
 # wait_for_no_worker(node): until no dbreset worker is left
