@@ -631,6 +631,34 @@ creating_path(Oid target, Oid oid, Oid spcid)
 }
 
 /*
+ * database_directories
+ *		The tablespaces in which database OID oid has a directory, as
+ *		createdb() and remove_dbtablespaces() look for them.
+ */
+static List *
+database_directories(Oid oid)
+{
+	Relation	rel = table_open(TableSpaceRelationId, AccessShareLock);
+	SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, NULL, 0,
+										  NULL);
+	HeapTuple	tup;
+	List	   *spcs = NIL;
+
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Oid			spcid = ((Form_pg_tablespace) GETSTRUCT(tup))->oid;
+		struct stat st;
+
+		if (spcid != GLOBALTABLESPACE_OID &&
+			lstat(GetDatabasePath(oid, spcid), &st) == 0)
+			spcs = lappend_oid(spcs, spcid);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return spcs;
+}
+
+/*
  * remove_copy_files
  *		Remove the directories of database OID oid, which no database has,
  *		in every tablespace -- a copy writes into each tablespace its
@@ -644,24 +672,9 @@ creating_path(Oid target, Oid oid, Oid spcid)
 static bool
 remove_copy_files(Oid oid)
 {
-	Relation	rel = table_open(TableSpaceRelationId, AccessShareLock);
-	SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, NULL, 0,
-										  NULL);
-	HeapTuple	tup;
-	List	   *spcs = NIL;
+	List	   *spcs = database_directories(oid);
 	ListCell   *lc;
 
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		Oid			spcid = ((Form_pg_tablespace) GETSTRUCT(tup))->oid;
-		struct stat st;
-
-		if (spcid != GLOBALTABLESPACE_OID &&
-			lstat(GetDatabasePath(oid, spcid), &st) == 0)
-			spcs = lappend_oid(spcs, spcid);
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
 	if (spcs == NIL)
 		return false;
 
@@ -789,24 +802,7 @@ dbreset_remove_crashed_copies(Oid target)
 static bool
 oid_has_directory(Oid oid)
 {
-	Relation	rel = table_open(TableSpaceRelationId, AccessShareLock);
-	SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, NULL, 0,
-										  NULL);
-	HeapTuple	tup;
-	bool		found = false;
-
-	while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		Oid			spcid = ((Form_pg_tablespace) GETSTRUCT(tup))->oid;
-		struct stat st;
-
-		if (spcid != GLOBALTABLESPACE_OID &&
-			stat(GetDatabasePath(oid, spcid), &st) == 0)
-			found = true;
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return found;
+	return database_directories(oid) != NIL;
 }
 
 /*
