@@ -348,9 +348,15 @@ drop_own_databases(Oid target, Oid keep_template, bool *kept, int *skipped)
 	}
 	MemoryContextDelete(cxt);
 
-	/* files need no owner: the superuser, or the target's owner */
+	/*
+	 * Files need no owner: the superuser, or the target's owner -- if the
+	 * target still exists: a dropped one has none (and the ownercheck
+	 * would fail).
+	 */
 	if (superuser() ||
-		(OidIsValid(target) && dbreset_database_ownercheck(target, GetUserId())))
+		(OidIsValid(target) &&
+		 SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(target)) &&
+		 dbreset_database_ownercheck(target, GetUserId())))
 		ndropped += dbreset_remove_crashed_copies(target);
 	return ndropped;
 }
@@ -545,6 +551,25 @@ dbreset_start_spare_worker(Oid target, Oid former_target, Oid template_id,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("could not register background process to keep a spare"),
 				 errhint("You may need to increase \"max_worker_processes\".")));
+}
+
+/*
+ * dbreset_drop_spares_of
+ *		Caller side, once database target has been dropped: have its spares
+ *		and old databases -- and one that a maker may still be making --
+ *		dropped in the background, as a reset without keep_spare has them
+ *		dropped.  Nothing else would drop them: no reset of the database
+ *		comes, and they would stay, orphaned, until drop_spares().
+ */
+void
+dbreset_drop_spares_of(Oid target)
+{
+	DbresetCopyArgs settings;
+
+	if (!dbreset_has_spares(target))
+		return;
+	memset(&settings, 0, sizeof(settings));
+	dbreset_start_spare_worker(target, InvalidOid, InvalidOid, &settings);
 }
 
 /*
