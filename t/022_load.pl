@@ -519,36 +519,44 @@ END
 \$\$;
 ));
 
-# memory(pid, session): the bytes a process's memory contexts use (14+:
-# allocated less free, exact), or its private resident memory (13: pages,
-# and malloc's); session: the process's own, else it logs them
+# memory(pid): what a process's memory contexts use (allocated less free,
+# exact: 14+) but for caches and statistics -- CacheMemoryContext and what
+# it holds, which grows and shrinks with the catalogs, and PgStat Pending,
+# flushed once a second -- and what each context uses; on 13 the
+# process's private resident memory (RssAnon: pages, and what malloc keeps)
 sub memory
 {
-	my ($pid, $self) = @_;
+	my ($pid) = @_;
 	if ($major < 14)
 	{
 		my $status = slurp_file("/proc/$pid/status");
 		my ($kb) = $status =~ /^RssAnon:\s+(\d+) kB/m or die "no RssAnon of $pid";
-		return $kb * 1024;
-	}
-	if ($self)
-	{
-		my ($out, $err) = call($self,
-			"SELECT name || coalesce(' ' || ident, ''), sum(used_bytes) FROM pg_backend_memory_contexts GROUP BY 1"
-		);
-		die "no memory contexts: $err" if $err =~ /ERROR/;
-		my %cxt = map { split /\|/ } split /\n/, $out;
-		my $sum = 0;
-		# (statistics wait there until they are flushed, once a second)
-		$sum += $cxt{$_} for grep { $_ ne 'PgStat Pending' } keys %cxt;
-		return wantarray ? ($sum, \%cxt) : $sum;
+		return ($kb * 1024, {});
 	}
 	my $offset = -s $node->logfile;
 	q1("SELECT pg_log_backend_memory_contexts($pid)");
-	$node->wait_for_log(qr/^$pid LOG:  Grand total: .* used$/m, $offset);
-	my ($bytes) = slurp_file($node->logfile, $offset) =~
-	  /^$pid LOG:  Grand total: .* (\d+) used$/m;
-	return $bytes;
+	$node->wait_for_log(qr/^$pid LOG:  Grand total: /m, $offset);
+	my (%cxt, $cache_level);
+	my $sum = 0;
+	for (slurp_file($node->logfile, $offset) =~ /^$pid LOG:  level: (.*)$/mg)
+	{
+		# "1; name: 8192 total in ...; 6104 used[: ident]", or "2; 62 more
+		# child contexts containing 8192 total in ..."
+		my ($level, $name, $used, $ident) =
+		  /^(\d+); (.*?):? \d+ total in \d+ blocks; \d+ free \(\d+ chunks\); (\d+) used(?:: (.*))?$/
+		  or die "unexpected memory context line: $_";
+		next if defined $cache_level && $level > $cache_level;
+		undef $cache_level;
+		if ($name eq 'CacheMemoryContext')
+		{
+			$cache_level = $level;
+			next;
+		}
+		next if $name eq 'PgStat Pending';
+		$cxt{ $name . (defined $ident ? " $ident" : '') } += $used;
+		$sum += $used;
+	}
+	return ($sum, \%cxt);
 }
 
 # measure(caller, worker pid): what must not grow
@@ -574,8 +582,8 @@ sub measure
 		'spares' => q1('SELECT count(*) FROM dbreset.spares()'),
 		'spares listed' => spares() || '-',
 	);
-	@m{ 'caller memory', 'caller contexts' } = memory($s->{pid}, $s);
-	$m{'worker memory'} = memory($wpid) if $wpid;
+	@m{ 'caller memory', 'caller contexts' } = memory($s->{pid});
+	@m{ 'worker memory', 'worker contexts' } = memory($wpid) if $wpid;
 	return \%m;
 }
 
@@ -583,34 +591,42 @@ make_db($node, 'loop');
 my $loop = $node->background_psql('postgres', on_error_stop => 0);
 $loop->{pid} = session_pid($loop);
 $loop->query_safe('\set VERBOSITY verbose');
-# (the first measure warms caches up: measured once before)
-memory($loop->{pid}, $loop);
 $loop->query_safe('SET client_min_messages = debug1');
 # every kind of job and swaps, with as few copies as that takes (a copy,
 # a DROP cost the most): a cycle of 20 calls -- a reset that copies, four
-# that swap, and the same database dropped and cloned again
+# that swap (each waits for the spare the last one has made), and the
+# same database dropped and cloned again
+my $reset =
+  "SELECT dbreset.reset_database('loop', 'tpl', keep_spare => true, timeout => '60s')";
 my @cycle = ((
-		"SELECT dbreset.reset_database('loop', 'tpl', keep_spare => true)",
+		$reset,
 		"SELECT dbreset.lock_database('loop')",
 		"SELECT dbreset.unlock_database('loop')",
 		"SELECT count(*) FROM dbreset.terminate_sessions('loop')") x 4,
-	"SELECT dbreset.reset_database('loop', 'tpl', keep_spare => true)",
+	$reset,
 	"SELECT dbreset.lock_database('loop')",
 	"SELECT dbreset.force_drop_database('loop')",
 	"SELECT dbreset.clone_database('tpl', 'loop')");
 my (%at, %served, $failed);
+my ($resets, $copies) = (0, 0);
 for my $n (1 .. 200)
 {
-	my ($out, $err) = call($loop, $cycle[ ($n - 1) % @cycle ]);
+	my $sql = $cycle[ ($n - 1) % @cycle ];
+	my ($out, $err) = call($loop, $sql);
 	if ($err =~ /ERROR/)
 	{
 		$failed++;
 		diag "call $n: $err";
 	}
 	$served{$1}++ while $err =~ /handed to standing worker PID (\d+)/g;
-	# a spare worker's DEBUG lines are not the caller's
+	if ($n > 20 && $sql eq $reset)
+	{
+		$resets++;
+		$copies++ if $err =~ /no spare of template/;
+	}
 	if ($n == 20 || $n == 200)
 	{
+		# the standing worker that served most calls
 		my ($wpid) = sort { $served{$b} <=> $served{$a} } keys %served;
 		$at{$n} = measure($loop, $wpid);
 		$at{$n}{worker} = $wpid // '-';
@@ -618,13 +634,18 @@ for my $n (1 .. 200)
 	}
 }
 is($failed // 0, 0, '200 calls in a row: every one succeeds');
-my ($c20, $c200) =
-  map { $_ // {} } ($at{20}{'caller contexts'}, $at{200}{'caller contexts'});
-for my $c (sort keys %$c200)
+note sprintf('calls 21 to 200: %d resets, %d of them swaps', $resets,
+	$resets - $copies);
+for my $who ('caller', 'worker')
 {
-	note sprintf("caller's memory context %s: %+d bytes", $c,
-		$c200->{$c} - ($c20->{$c} // 0))
-	  if ($c20->{$c} // 0) != $c200->{$c};
+	my ($c20, $c200) = map { $_ // {} }
+	  ($at{20}{"$who contexts"}, $at{200}{"$who contexts"});
+	for my $c (sort keys %$c200)
+	{
+		note sprintf("%s's memory context %s: %+d bytes", $who, $c,
+			$c200->{$c} - ($c20->{$c} // 0))
+		  if ($c20->{$c} // 0) != $c200->{$c};
+	}
 }
 for my $k (grep { !ref $at{20}{$_} } sort keys %{ $at{20} })
 {
@@ -636,8 +657,8 @@ for my $k ('worker slots in use', 'dbreset workers', 'DSM segments',
 {
 	is($at{200}{$k}, $at{20}{$k}, "200 calls: no growth in $k");
 }
-# caches of the first calls aside, nothing may grow: 180 calls leaking
-# a few dozen bytes each pass the tolerance (13: pages, and what malloc
+# the first calls fill the caches; then nothing may grow: 180 calls that
+# leak a dozen bytes each pass the tolerance (13: pages, and what malloc
 # keeps, a coarse measure)
 my $tolerance = $major < 14 ? 256 * 1024 : 2048;
 cmp_ok($at{200}{'caller memory'} - $at{20}{'caller memory'},
