@@ -475,6 +475,7 @@ dbreset_spare_worker_main(Datum main_arg)
 	SetUserIdAndSecContext(task.current_user_id, task.sec_context);
 
 	pgstat_report_activity(STATE_RUNNING, "dbreset: keep a spare");
+	dbreset_test_point("spare:started");
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
