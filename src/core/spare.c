@@ -187,6 +187,25 @@ list_own_databases(Oid target)
 }
 
 /*
+ * is_old_database
+ *		Whether database dbid, named name, is an old database that a swap
+ *		put out of the way, to be dropped: dbreset's own, its name and its
+ *		comment say so.
+ */
+static bool
+is_old_database(Oid dbid, const char *name)
+{
+	char	   *comment;
+	unsigned int a;
+	char		tail;
+
+	if (strncmp(name, OLD_PREFIX, strlen(OLD_PREFIX)) != 0)
+		return false;
+	comment = dbreset_database_comment(dbid, NULL);
+	return comment != NULL && sscanf(comment, OLD_MARKER "%c", &a, &tail) >= 1;
+}
+
+/*
  * template_row_xmin
  *		The xmin of the pg_database row of dbid, which every update of the
  *		row (ALTER DATABASE, GRANT, RENAME, OWNER) changes; *sealed says
@@ -365,7 +384,7 @@ drop_own_databases(Oid target, Oid keep_template, bool *kept, int *skipped)
  * make_spare
  *		Worker side, in a transaction: create the spare of target from
  *		template_id, unless the template is not sealed or the target is
- *		gone.  On 15+ its OID is chosen and recorded first
+ *		gone, or swapped out.  On 15+ its OID is chosen and recorded first
  *		(dbreset_record_copy), and the record removed once the creation has
  *		committed.  The marker comment is written in the same transaction
  *		as the spare's row: spare_state() checks that they still match.
@@ -381,6 +400,7 @@ make_spare(const DbresetSpareTask *task)
 	DbresetDbProps *props;
 	HeapTuple	tup;
 	bool		sealed = false;
+	bool		swapped_out;
 	TransactionId xmin;
 	char	   *sql;
 	StringInfoData how;
@@ -397,7 +417,17 @@ make_spare(const DbresetSpareTask *task)
 	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(task->target));
 	if (!HeapTupleIsValid(tup))
 		return;
+	swapped_out = is_old_database(task->target,
+								  NameStr(((Form_pg_database) GETSTRUCT(tup))->datname));
 	ReleaseSysCache(tup);
+
+	/*
+	 * Nor for a database that a swap has put out of the way since the
+	 * reset that started us (the swap held the maker lock we waited for):
+	 * it is dropped next, and its spare would stay, orphaned.
+	 */
+	if (swapped_out)
+		return;
 
 	oldcontext = MemoryContextSwitchTo(cxt);
 	tplname = get_database_name(task->template_id);
