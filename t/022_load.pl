@@ -69,8 +69,17 @@ $node->safe_psql('postgres',
 # helpers
 # ---------------------------------------------------------------------
 
+# session(): a psql session that lives as long as the test, its timeout
+# counted per query
+sub session
+{
+	my $s = $node->background_psql('postgres', on_error_stop => 0);
+	$s->set_query_timer_restart;
+	return $s;
+}
+
 # the monitor: one session for the many small queries of the test
-my $mon = $node->background_psql('postgres', on_error_stop => 0);
+my $mon = session();
 
 sub q1
 {
@@ -183,7 +192,7 @@ sub set_point
 # start_racers(n, sql): n psql processes on database postgres, each
 # waiting for the advisory lock the test holds before it runs sql; they
 # run it together once released (release_racers).  Returns their handles.
-my $gate = $node->background_psql('postgres');
+my $gate = session();
 sub start_racers
 {
 	my ($n, $sql) = @_;
@@ -460,7 +469,7 @@ $took{'concurrent resets'} = time - $t0;
 $t0 = time;
 my $script = PostgreSQL::Test::Utils::tempdir() . '/select.sql';
 PostgreSQL::Test::Utils::append_to_file($script, "SELECT 1;\n");
-my $caller = $node->background_psql('postgres', on_error_stop => 0);
+my $caller = session();
 $caller->query_safe('\set VERBOSITY verbose');
 
 # pgbench(): 50 clients, each connecting anew for every SELECT, until
@@ -636,7 +645,7 @@ sub measure
 }
 
 make_db($node, 'loop');
-my $loop = $node->background_psql('postgres', on_error_stop => 0);
+my $loop = session();
 $loop->{pid} = session_pid($loop);
 $loop->query_safe('\set VERBOSITY verbose');
 $loop->query_safe('SET client_min_messages = debug1');
@@ -722,6 +731,7 @@ SKIP:
 }
 $took{'200 calls'} = time - $t0;
 
+is(crashes(0), '', 'no process crashed during the whole test');
 note sprintf('%s: %.1f s', $_, $took{$_}) for sort keys %took;
 note sprintf('total: %.1f s', time - $started);
 $_->quit for ($mon, $gate, $caller, $loop);
