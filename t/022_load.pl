@@ -472,8 +472,8 @@ PostgreSQL::Test::Utils::append_to_file($script, "SELECT 1;\n");
 my $caller = session();
 $caller->query_safe('\set VERBOSITY verbose');
 
-# pgbench(): 50 clients, each connecting anew for every SELECT, until
-# killed (after the call); returns the handle and its stderr
+# pgbench(db): 50 clients, each connecting anew for every SELECT, until
+# stopped (after the call); returns the handle and its stderr
 sub pgbench
 {
 	my ($db) = @_;
@@ -495,10 +495,12 @@ sub pgbench
 	return \%p;
 }
 
+# stop_pgbench(): SIGTERM -- a suite run as a background job of a shell
+# passes SIGINT on ignored, and pgbench would run its 60 s
 sub stop_pgbench
 {
 	my ($p) = @_;
-	$p->{h}->signal('INT');
+	$p->{h}->signal('TERM');
 	eval { $p->{h}->finish; };
 	return;
 }
