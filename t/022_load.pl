@@ -460,6 +460,42 @@ SKIP:
 	$node->safe_psql('postgres', "SELECT dbreset.force_drop_database('sw')");
 	quiet();
 }
+
+# A reset that changes the OID (before 15, every copy) while the spare
+# worker of the reset before it is still making a spare of the old OID:
+# the new spare worker drops that spare too, once it is made, rather than
+# miss it and leave it orphaned.  Test builds: the first spare worker is
+# stopped once its spare is created, before its commit.
+SKIP:
+{
+	skip 'dbreset is not a test build (make DBRESET_TESTING=1)', 3
+	  unless q1("LOAD 'dbreset'; SELECT count(*) FROM pg_settings WHERE name = 'dbreset.test_stop_at'") eq '1';
+	$node->safe_psql('postgres', 'CREATE DATABASE fm TEMPLATE tpl');
+	set_point('spare:created');
+	my $offset = -s $node->logfile;
+	$node->safe_psql('postgres',
+		"SELECT dbreset.reset_database('fm', 'tpl', keep_spare => true)");
+	$node->wait_for_log(qr/dbreset test point "spare:created" reached/, $offset);
+	my ($ret, $out, $err) = psql_verbose($node, 'postgres',
+		"SELECT dbreset.reset_database('fm', 'tpl', keep_spare => true, timeout => '1s')");
+	like($err, qr/no spare .* the spare was still being made/,
+		'a reset while the spare is being made copies');
+	# its spare worker waits for the first one, or (before the fix, when
+	# the OID changed) went on and stopped at the point too
+	$node->poll_query_until('postgres', q(
+SELECT count(*) = 2 FROM pg_stat_activity
+WHERE backend_type = 'dbreset spare worker'
+  AND wait_event_type IN ('Lock', 'Extension')))
+	  or die 'the second spare worker never waited';
+	set_point('');
+	quiet();
+	my $oid = q1("SELECT oid FROM pg_database WHERE datname = 'fm'");
+	is(spares() // '', "dbreset_spare_$oid:fm:ready",
+		'one spare of the database as it is now, and no orphan');
+	is_deeply(leftovers(), [], 'nothing left under base/ or pg_dbreset/');
+	$node->safe_psql('postgres', "SELECT dbreset.force_drop_database('fm')");
+	quiet();
+}
 $took{'concurrent resets'} = time - $t0;
 
 # ---------------------------------------------------------------------
@@ -697,8 +733,8 @@ note sprintf('calls 21 to 200: %d resets, %d of them swaps', $resets,
 	$resets - $copies);
 for my $who ('caller', 'worker')
 {
-	my ($c20, $c200) = map { $_ // {} }
-	  ($at{20}{"$who contexts"}, $at{200}{"$who contexts"});
+	my $c20 = $at{20}{"$who contexts"} // {};
+	my $c200 = $at{200}{"$who contexts"} // {};
 	for my $c (sort keys %$c200)
 	{
 		note sprintf("%s's memory context %s: %+d bytes", $who, $c,
@@ -706,7 +742,7 @@ for my $who ('caller', 'worker')
 		  if ($c20->{$c} // 0) != $c200->{$c};
 	}
 }
-for my $k (grep { !ref $at{20}{$_} } sort keys %{ $at{20} })
+for my $k (grep { defined $at{20}{$_} && !ref $at{20}{$_} } sort keys %{ $at{20} })
 {
 	note sprintf('%-24s after call 20: %10s   after call 200: %10s', $k,
 		$at{20}{$k}, $at{200}{$k} // '-');
