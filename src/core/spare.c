@@ -531,8 +531,21 @@ dbreset_spare_worker_main(Datum main_arg)
 	LockSharedObjectForSession(DatabaseRelationId, task.target,
 							   MAKER_LOCK_SUBID, ExclusiveLock);
 
+	/*
+	 * The spares of what the target was before the reset (another OID: a
+	 * swap, a copy before 15) go too -- once a maker still at work on it
+	 * is done, or its spare would stay, orphaned.  Makers wait for makers
+	 * of older OIDs only: no cycle.
+	 */
 	if (OidIsValid(task.former_target) && task.former_target != task.target)
-		(void) drop_own_databases(task.former_target, InvalidOid, &kept, &skipped);
+	{
+		LockSharedObjectForSession(DatabaseRelationId, task.former_target,
+								   MAKER_LOCK_SUBID, ExclusiveLock);
+		(void) drop_own_databases(task.former_target, InvalidOid, &kept,
+								  &skipped);
+		UnlockSharedObjectForSession(DatabaseRelationId, task.former_target,
+									 MAKER_LOCK_SUBID, ExclusiveLock);
+	}
 	(void) drop_own_databases(task.target, task.template_id, &kept, &skipped);
 	if (OidIsValid(task.template_id) && !kept)
 		make_spare(&task);
