@@ -33,8 +33,9 @@
 /*
  * lock_holders
  *		The processes that hold a lock on database dbid (sub-object
- *		objsubid: 0 for the database itself) conflicting with mode, as a list of pids ("4711, 4712") for messages; *npids counts
- *		them.  A holder with no process running its transaction (a prepared
+ *		objsubid: 0 for the database itself) conflicting with mode, as a
+ *		list of pids ("4711, 4712") for messages; *npids counts them.  A
+ *		holder with no process running its transaction (a prepared
  *		transaction, or one that has just ended) is left out.  Only called
  *		after our own wait for the lock has been given up.
  */
@@ -161,8 +162,9 @@ dbreset_get_database_oid(const char *dbname, int timeout_ms)
  * dbreset_acquire_database_lock
  *		Look the database up by name (dbreset_get_database_oid) and lock it
  *		in the given mode, retrying if it was renamed or dropped while we
- *		waited, as dropdb() does.  Returns InvalidOid if there is no such database.  The lock is
- *		held until the end of the transaction or an explicit unlock.
+ *		waited, as dropdb() does.  Returns InvalidOid if there is no such
+ *		database.  The lock is held until the end of the transaction or an
+ *		explicit unlock.
  *
  *		The wait is bounded by lock_timeout, set from the caller's timeout
  *		for this call only; its expiry is reported in terms of what was

@@ -188,20 +188,21 @@ list_own_databases(Oid target)
 
 /*
  * is_old_database
- *		Whether database dbid, named name, is an old database that a swap
- *		put out of the way, to be dropped: dbreset's own, its name and its
- *		comment say so.
+ *		Whether the database of pg_database row tup is an old database that
+ *		a swap put out of the way, to be dropped: dbreset's own, its name
+ *		and its comment say so.
  */
 static bool
-is_old_database(Oid dbid, const char *name)
+is_old_database(HeapTuple tup)
 {
+	Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
 	char	   *comment;
 	unsigned int a;
 	char		tail;
 
-	if (strncmp(name, OLD_PREFIX, strlen(OLD_PREFIX)) != 0)
+	if (strncmp(NameStr(db->datname), OLD_PREFIX, strlen(OLD_PREFIX)) != 0)
 		return false;
-	comment = dbreset_database_comment(dbid, NULL);
+	comment = dbreset_database_comment(db->oid, NULL);
 	return comment != NULL && sscanf(comment, OLD_MARKER "%c", &a, &tail) >= 1;
 }
 
@@ -417,8 +418,7 @@ make_spare(const DbresetSpareTask *task)
 	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(task->target));
 	if (!HeapTupleIsValid(tup))
 		return;
-	swapped_out = is_old_database(task->target,
-								  NameStr(((Form_pg_database) GETSTRUCT(tup))->datname));
+	swapped_out = is_old_database(tup);
 	ReleaseSysCache(tup);
 
 	/*
