@@ -8,6 +8,10 @@
  * for it in InitPostgres); ShareLock, CREATE DATABASE's mode on its
  * template, does the same while leaving existing sessions alone.
  *
+ * A database's name has a lock too, held by a reset from before its DROP
+ * until its CREATE has committed: a look-up of the name in between waits
+ * for it, rather than find no database (dbreset_get_database_oid).
+ *
  * IDENTIFICATION
  *	  src/base/dblock.c
  *
@@ -15,6 +19,7 @@
  */
 #include "postgres.h"
 
+#include "access/hash.h"
 #include "catalog/pg_database.h"
 #include "commands/dbcommands.h"
 #include "storage/lmgr.h"
@@ -27,20 +32,21 @@
 
 /*
  * lock_holders
- *		The processes that hold a lock on database dbid conflicting with
- *		mode, as a list of pids ("4711, 4712") for messages; *npids counts
- *		them.  A holder with no process running its transaction (a prepared
+ *		The processes that hold a lock on database dbid (sub-object
+ *		objsubid: 0 for the database itself) conflicting with mode, as a
+ *		list of pids ("4711, 4712") for messages; *npids counts them.  A
+ *		holder with no process running its transaction (a prepared
  *		transaction, or one that has just ended) is left out.  Only called
  *		after our own wait for the lock has been given up.
  */
 static char *
-lock_holders(Oid dbid, LOCKMODE mode, int *npids)
+lock_holders(Oid dbid, uint16 objsubid, LOCKMODE mode, int *npids)
 {
 	LOCKTAG		tag;
 	VirtualTransactionId *vxids;
 	StringInfoData pids;
 
-	SET_LOCKTAG_OBJECT(tag, InvalidOid, DatabaseRelationId, dbid, 0);
+	SET_LOCKTAG_OBJECT(tag, InvalidOid, DatabaseRelationId, dbid, objsubid);
 	vxids = GetLockConflicts(&tag, mode, NULL);
 
 	initStringInfo(&pids);
@@ -57,18 +63,19 @@ lock_holders(Oid dbid, LOCKMODE mode, int *npids)
 
 /*
  * lock_database_oid
- *		LockSharedObject() on the database, with the expiry of lock_timeout
- *		reported as what the caller asked for, naming who holds the lock.
+ *		LockSharedObject() on the database (sub-object objsubid: 0 for the
+ *		database itself), with the expiry of lock_timeout reported as what
+ *		the caller asked for, naming who holds the lock.
  */
 static void
-lock_database_oid(const char *dbname, Oid dbid, LOCKMODE mode,
-				  int timeout_ms)
+lock_database_oid(const char *dbname, Oid dbid, uint16 objsubid,
+				  LOCKMODE mode, int timeout_ms)
 {
 	MemoryContext oldcontext = CurrentMemoryContext;
 
 	PG_TRY();
 	{
-		LockSharedObject(DatabaseRelationId, dbid, 0, mode);
+		LockSharedObject(DatabaseRelationId, dbid, objsubid, mode);
 	}
 	PG_CATCH();
 	{
@@ -84,7 +91,7 @@ lock_database_oid(const char *dbname, Oid dbid, LOCKMODE mode,
 
 		/* leave the lock's wait queue before we look at its holders */
 		LockErrorCleanup();
-		pids = lock_holders(dbid, mode, &npids);
+		pids = lock_holders(dbid, objsubid, mode, &npids);
 
 		if (npids > 0)
 			ereport(ERROR,
@@ -104,11 +111,60 @@ lock_database_oid(const char *dbname, Oid dbid, LOCKMODE mode,
 }
 
 /*
+ * dbreset_name_lock_id
+ *		The object ID under which database name dbname is locked (as
+ *		sub-object DBRESET_NAME_LOCK_SUBID): a hash of the name.  Two names
+ *		that share one only wait for each other's resets.
+ */
+Oid
+dbreset_name_lock_id(const char *dbname)
+{
+	return DatumGetUInt32(hash_any((const unsigned char *) dbname,
+								   strlen(dbname)));
+}
+
+/*
+ * dbreset_get_database_oid
+ *		get_database_oid(dbname, true), except that a name found missing
+ *		while a reset of it is between its DROP and its CREATE -- each
+ *		commits on its own -- is looked up again once that reset is done,
+ *		so that a database there before and after the reset is never
+ *		called missing.  The reset's job holds the name's lock
+ *		(dbreset_name_lock_id) meanwhile; the wait for it is bounded by
+ *		timeout_ms.  InvalidOid if there is no such database.
+ */
+Oid
+dbreset_get_database_oid(const char *dbname, int timeout_ms)
+{
+	Oid			dbid = get_database_oid(dbname, true);
+	Oid			nameid;
+	int			save_nestlevel;
+
+	if (OidIsValid(dbid))
+		return dbid;
+
+	nameid = dbreset_name_lock_id(dbname);
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("lock_timeout", psprintf("%d", timeout_ms),
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	lock_database_oid(dbname, nameid, DBRESET_NAME_LOCK_SUBID, ShareLock,
+					  timeout_ms);
+	AtEOXact_GUC(true, save_nestlevel);
+	UnlockSharedObject(DatabaseRelationId, nameid, DBRESET_NAME_LOCK_SUBID,
+					   ShareLock);
+
+	/* LockSharedObject has accepted invalidations */
+	return get_database_oid(dbname, true);
+}
+
+/*
  * dbreset_acquire_database_lock
- *		Look the database up by name and lock it in the given mode,
- *		retrying if it was renamed or dropped while we waited, as dropdb()
- *		does.  Returns InvalidOid if there is no such database.  The lock is
- *		held until the end of the transaction or an explicit unlock.
+ *		Look the database up by name (dbreset_get_database_oid) and lock it
+ *		in the given mode, retrying if it was renamed or dropped while we
+ *		waited, as dropdb() does.  Returns InvalidOid if there is no such
+ *		database.  The lock is held until the end of the transaction or an
+ *		explicit unlock.
  *
  *		The wait is bounded by lock_timeout, set from the caller's timeout
  *		for this call only; its expiry is reported in terms of what was
@@ -128,11 +184,11 @@ dbreset_acquire_database_lock(const char *dbname, LOCKMODE mode,
 
 	for (;;)
 	{
-		dbid = get_database_oid(dbname, true);
+		dbid = dbreset_get_database_oid(dbname, timeout_ms);
 		if (!OidIsValid(dbid))
 			break;
 
-		lock_database_oid(dbname, dbid, mode, timeout_ms);
+		lock_database_oid(dbname, dbid, 0, mode, timeout_ms);
 
 		/* LockSharedObject has accepted invalidations: look again */
 		if (get_database_oid(dbname, true) == dbid)
@@ -162,7 +218,7 @@ dbreset_relock_database(const char *dbname, Oid dbid, LOCKMODE mode,
 	(void) set_config_option("lock_timeout", psprintf("%d", timeout_ms),
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
-	lock_database_oid(dbname, dbid, mode, timeout_ms);
+	lock_database_oid(dbname, dbid, 0, mode, timeout_ms);
 	AtEOXact_GUC(true, save_nestlevel);
 
 	/* LockSharedObject has accepted invalidations */

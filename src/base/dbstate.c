@@ -304,9 +304,10 @@ dbreset_forget_maintenance_record_at_commit(Oid dbid)
 		RegisterXactCallback(forget_records_at_end, NULL);
 		registered = true;
 	}
-	oldcontext = MemoryContextSwitchTo(TopMemoryContext);
-	forget = palloc(sizeof(DbresetLockForget));
+	/* the path is made in the transaction's memory, the entry outlives it */
+	forget = MemoryContextAlloc(TopMemoryContext, sizeof(DbresetLockForget));
 	snprintf(forget->path, MAXPGPATH, "%s", record_path(dbid));
+	oldcontext = MemoryContextSwitchTo(TopMemoryContext);
 	PendingRecordForgets = lappend(PendingRecordForgets, forget);
 	MemoryContextSwitchTo(oldcontext);
 }

@@ -74,7 +74,9 @@ stopping_at(const char *name)
  *		If dbreset.test_stop_at names this point: log it, then wait on the
  *		latch until the setting names another.  The process may be in the
  *		middle of anything, so it reads the configuration again itself (a
- *		background worker that ignores SIGHUP is given the handler).
+ *		background worker that ignores SIGHUP is given the handler, and
+ *		reads it once more first: a reload it ignored may have cleared the
+ *		point).
  *		Interrupts are processed as anywhere else -- a cancel only where
  *		the code does not hold cancels -- and the postmaster's death ends
  *		the process.
@@ -86,7 +88,13 @@ dbreset_test_point(const char *name)
 		return;
 
 	if (MyBackendType == B_BG_WORKER)
+	{
 		pqsignal(SIGHUP, SignalHandlerForConfigReload);
+		/* a reload signalled before the handler was there went unseen */
+		ConfigReloadPending = true;
+		if (!stopping_at(name))
+			return;
+	}
 	ereport(LOG,
 			(errmsg("dbreset test point \"%s\" reached by PID %d",
 					name, MyProcPid)));

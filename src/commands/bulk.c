@@ -46,6 +46,7 @@
 #include "core/ending.h"
 #include "core/job.h"
 #include "core/refusals.h"
+#include "core/spare.h"
 
 PG_FUNCTION_INFO_V1(dbreset_force_drop_databases);
 
@@ -150,8 +151,9 @@ drop_one_database(const DropManyArgs *args, const DropManyEntry *entry,
 	dbreset_job_leave_point_of_no_return();
 	pgstat_report_activity(STATE_RUNNING, dbreset_drop_many_job.name);
 
-	/* dropped and committed */
+	/* dropped and committed: its lock record and spares go too */
 	dbreset_forget_maintenance_record(dbid);
+	dbreset_drop_spares_of(dbid);
 }
 
 /*

@@ -50,6 +50,7 @@
 #include "core/ending.h"
 #include "core/job.h"
 #include "core/refusals.h"
+#include "core/spare.h"
 
 PG_FUNCTION_INFO_V1(dbreset_force_drop_database);
 
@@ -322,8 +323,9 @@ dbreset_force_drop_database(PG_FUNCTION_ARGS)
 		PG_RETURN_INT32(0);
 	}
 
-	/* dropped and committed: a lock record of it is stale */
+	/* dropped and committed: a lock record of it is stale, its spares too */
 	dbreset_forget_maintenance_record(dbid);
+	dbreset_drop_spares_of(dbid);
 
 	initStringInfo(&detail);
 	dbreset_append_drain_detail(&detail, &options);

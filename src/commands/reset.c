@@ -153,10 +153,17 @@ reset_job_run(const void *argp, StringInfo result)
 	Oid			keep_oid = InvalidOid;
 	char	   *sql;
 
-	/* held across the job's transactions: the worker took them first */
+	/*
+	 * Held across the job's transactions: the worker took the first two
+	 * already.  The name's lock keeps whoever looks the name up between
+	 * the DROP's commit and the CREATE's waiting, rather than finding no
+	 * database (dbreset_get_database_oid).
+	 */
 	dbreset_job_hold_lock(DatabaseRelationId, args->dbid, 0,
 						  AccessExclusiveLock);
 	dbreset_job_hold_lock(DatabaseRelationId, args->source_id, 0, ShareLock);
+	dbreset_job_hold_lock(DatabaseRelationId, dbreset_name_lock_id(dbname),
+						  DBRESET_NAME_LOCK_SUBID, ExclusiveLock);
 
 	/* what the drop would lose, read before anything is changed */
 	jobcxt = AllocSetContextCreate(TopMemoryContext, "dbreset reset",
@@ -396,7 +403,11 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 	 * anything is locked or started; all of it is checked again once the
 	 * locks are held (by us for a swap, by the worker for a copy).
 	 */
-	dbid = get_database_oid(dbname, false);
+	dbid = dbreset_get_database_oid(dbname, options.timeout_ms);
+	if (!OidIsValid(dbid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_DATABASE),
+				 errmsg("database \"%s\" does not exist", dbname)));
 	dbreset_check_droppable(dbname, dbid, false);
 	srcid = dbreset_find_source(srcname);
 	dbreset_check_locked_source(srcname, srcid);
@@ -439,9 +450,12 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 	/*
 	 * Make the next spare, unless the template can never have one; or drop
 	 * what an earlier keep_spare left.  Before 15 the database has a new
-	 * OID, and spares of the old one go too.
+	 * OID, and spares of the old one go too.  (A drop by someone else
+	 * since our reset takes the spares with it.)
 	 */
-	newid = get_database_oid(dbname, false);
+	newid = dbreset_get_database_oid(dbname, options.timeout_ms);
+	if (!OidIsValid(newid))
+		PG_RETURN_INT32(nterminated);
 	if (keep_spare && sealed)
 		dbreset_start_spare_worker(newid, dbid, args.source_id, &args);
 	else if (dbreset_has_spares(newid) ||

@@ -391,7 +391,11 @@ dbreset_terminate_sessions(PG_FUNCTION_ARGS)
 
 	dbreset_init_materialized_srf(fcinfo);
 
-	dbid = get_database_oid(dbname, false);
+	dbid = dbreset_get_database_oid(dbname, ending.timeout_ms);
+	if (!OidIsValid(dbid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_DATABASE),
+				 errmsg("database \"%s\" does not exist", dbname)));
 	if (ending.grace_ms > 0)
 	{
 		/* holding connections off is the owner's power (ALTER DATABASE) */

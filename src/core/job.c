@@ -1665,7 +1665,7 @@ dbreset_job_lock_database(DbresetJobHandle *job, const char *dbname,
 
 		if (OidIsValid(locked))
 			return locked;
-		dbid = get_database_oid(dbname, true);
+		dbid = dbreset_get_database_oid(dbname, timeout_ms);
 	}
 	return InvalidOid;
 }

@@ -187,6 +187,26 @@ list_own_databases(Oid target)
 }
 
 /*
+ * is_old_database
+ *		Whether the database of pg_database row tup is an old database that
+ *		a swap put out of the way, to be dropped: dbreset's own, its name
+ *		and its comment say so.
+ */
+static bool
+is_old_database(HeapTuple tup)
+{
+	Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+	char	   *comment;
+	unsigned int a;
+	char		tail;
+
+	if (strncmp(NameStr(db->datname), OLD_PREFIX, strlen(OLD_PREFIX)) != 0)
+		return false;
+	comment = dbreset_database_comment(db->oid, NULL);
+	return comment != NULL && sscanf(comment, OLD_MARKER "%c", &a, &tail) >= 1;
+}
+
+/*
  * template_row_xmin
  *		The xmin of the pg_database row of dbid, which every update of the
  *		row (ALTER DATABASE, GRANT, RENAME, OWNER) changes; *sealed says
@@ -348,9 +368,15 @@ drop_own_databases(Oid target, Oid keep_template, bool *kept, int *skipped)
 	}
 	MemoryContextDelete(cxt);
 
-	/* files need no owner: the superuser, or the target's owner */
+	/*
+	 * Files need no owner: the superuser, or the target's owner -- if the
+	 * target still exists: a dropped one has none (and the ownercheck
+	 * would fail).
+	 */
 	if (superuser() ||
-		(OidIsValid(target) && dbreset_database_ownercheck(target, GetUserId())))
+		(OidIsValid(target) &&
+		 SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(target)) &&
+		 dbreset_database_ownercheck(target, GetUserId())))
 		ndropped += dbreset_remove_crashed_copies(target);
 	return ndropped;
 }
@@ -367,7 +393,7 @@ mark_spare(void *arg)
  * make_spare
  *		Worker side, in a transaction: create the spare of target from
  *		template_id, unless the template is not sealed or the target is
- *		gone.  On 15+ its OID is chosen and recorded first
+ *		gone, or swapped out.  On 15+ its OID is chosen and recorded first
  *		(dbreset_record_copy), and the record removed once the creation has
  *		committed.  The marker comment is written in the same transaction
  *		as the spare's row: spare_state() checks that they still match.
@@ -383,6 +409,7 @@ make_spare(const DbresetSpareTask *task)
 	DbresetDbProps *props;
 	HeapTuple	tup;
 	bool		sealed = false;
+	bool		swapped_out;
 	TransactionId xmin;
 	char	   *sql;
 	StringInfoData how;
@@ -400,7 +427,16 @@ make_spare(const DbresetSpareTask *task)
 	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(task->target));
 	if (!HeapTupleIsValid(tup))
 		return;
+	swapped_out = is_old_database(tup);
 	ReleaseSysCache(tup);
+
+	/*
+	 * Nor for a database that a swap has put out of the way since the
+	 * reset that started us (the swap held the maker lock we waited for):
+	 * it is dropped next, and its spare would stay, orphaned.
+	 */
+	if (swapped_out)
+		return;
 
 	oldcontext = MemoryContextSwitchTo(cxt);
 	tplname = get_database_name(task->template_id);
@@ -473,6 +509,7 @@ dbreset_spare_worker_main(Datum main_arg)
 	SetUserIdAndSecContext(task.current_user_id, task.sec_context);
 
 	pgstat_report_activity(STATE_RUNNING, "dbreset: keep a spare");
+	dbreset_test_point("spare:started");
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -498,8 +535,21 @@ dbreset_spare_worker_main(Datum main_arg)
 	LockSharedObjectForSession(DatabaseRelationId, task.target,
 							   MAKER_LOCK_SUBID, ExclusiveLock);
 
+	/*
+	 * The spares of what the target was before the reset (another OID: a
+	 * swap, a copy before 15) go too -- once a maker still at work on it
+	 * is done, or its spare would stay, orphaned.  Makers wait for makers
+	 * of older OIDs only: no cycle.
+	 */
 	if (OidIsValid(task.former_target) && task.former_target != task.target)
-		(void) drop_own_databases(task.former_target, InvalidOid, &kept, &skipped);
+	{
+		LockSharedObjectForSession(DatabaseRelationId, task.former_target,
+								   MAKER_LOCK_SUBID, ExclusiveLock);
+		(void) drop_own_databases(task.former_target, InvalidOid, &kept,
+								  &skipped);
+		UnlockSharedObjectForSession(DatabaseRelationId, task.former_target,
+									 MAKER_LOCK_SUBID, ExclusiveLock);
+	}
 	(void) drop_own_databases(task.target, task.template_id, &kept, &skipped);
 	if (OidIsValid(task.template_id) && !kept)
 		make_spare(&task);
@@ -549,6 +599,25 @@ dbreset_start_spare_worker(Oid target, Oid former_target, Oid template_id,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("could not register background process to keep a spare"),
 				 errhint("You may need to increase \"max_worker_processes\".")));
+}
+
+/*
+ * dbreset_drop_spares_of
+ *		Caller side, once database target has been dropped: have its spares
+ *		and old databases -- and one that a maker may still be making --
+ *		dropped in the background, as a reset without keep_spare has them
+ *		dropped.  Nothing else would drop them: no reset of the database
+ *		comes, and they would stay, orphaned, until drop_spares().
+ */
+void
+dbreset_drop_spares_of(Oid target)
+{
+	DbresetCopyArgs settings;
+
+	if (!dbreset_has_spares(target))
+		return;
+	memset(&settings, 0, sizeof(settings));
+	dbreset_start_spare_worker(target, InvalidOid, InvalidOid, &settings);
 }
 
 /*

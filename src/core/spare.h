@@ -40,6 +40,7 @@ extern Oid	dbreset_find_spare(Oid target, Oid template_id, int timeout_ms,
 							   const char **why);
 extern void dbreset_swap_spare(const char *dbname, Oid target, Oid spare);
 extern bool dbreset_has_spares(Oid target);
+extern void dbreset_drop_spares_of(Oid target);
 extern bool dbreset_template_is_sealed(Oid dbid);
 extern void dbreset_start_spare_worker(Oid target, Oid former_target,
 									   Oid template_id,
