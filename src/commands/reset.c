@@ -451,9 +451,12 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 	 * Make the next spare, unless the template can never have one; or drop
 	 * what an earlier keep_spare left.  Before 15 the database has a new
 	 * OID, and spares of the old one go too.  (A drop by someone else
-	 * since our reset takes the spares with it.)
+	 * since our reset takes the spares with it.)  Looked up without
+	 * waiting, and nothing may fail now: our reset has committed, and the
+	 * name may be between another reset's DROP and its CREATE, which then
+	 * tidies what it dropped.
 	 */
-	newid = dbreset_get_database_oid(dbname, options.timeout_ms);
+	newid = get_database_oid(dbname, true);
 	if (!OidIsValid(newid))
 		PG_RETURN_INT32(nterminated);
 	if (keep_spare && sealed)
