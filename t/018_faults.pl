@@ -44,9 +44,7 @@ my $started = time;
 my $node = new_node('faults',
 	init => { allows_streaming => 1 },
 	conf => "restart_after_crash = on\nallow_in_place_tablespaces = on\n");
-if ($node->safe_psql('postgres',
-		"LOAD 'dbreset'; SELECT count(*) FROM pg_settings WHERE name = 'dbreset.test_stop_at'")
-	ne '1')
+if (!is_test_build($node))
 {
 	$node->stop;
 	plan skip_all => 'dbreset is not a test build (make DBRESET_TESTING=1)';
@@ -104,22 +102,6 @@ my @faults = ('kill the stopped process', 'kill the other side',
 	'immediate shutdown');
 # after a CREATE DATABASE, also an error exit of the worker stopped there
 my $terminate = 'terminate the stopped process';
-
-# set_point(point): dbreset.test_stop_at for every process, new or not
-sub set_point
-{
-	my ($point) = @_;
-	# (ALTER SYSTEM knows the setting once the library is loaded)
-	$node->safe_psql('postgres',
-		"LOAD 'dbreset';\n"
-		  . ($point eq '' ? 'ALTER SYSTEM RESET dbreset.test_stop_at'
-			: "ALTER SYSTEM SET dbreset.test_stop_at = '$point'")
-		  . '; SELECT pg_reload_conf()');
-	$node->poll_query_until('postgres',
-		"SELECT coalesce(current_setting('dbreset.test_stop_at', true), '') = '$point'")
-	  or die "the server never read dbreset.test_stop_at = '$point'";
-	return;
-}
 
 # state(db): gone, invalid, closed, sealed, rows (connectable, its 100
 # rows), fresh (a fresh copy of tpl), or what it is else
@@ -321,7 +303,7 @@ sub run
 	my %oid = map { split /\|/ } split /\n/, $node->safe_psql('postgres',
 		'SELECT datname, oid FROM pg_database WHERE datname IN ('
 		  . join(', ', map { "'$_'" } keys %$expect) . ')');
-	set_point($point);
+	set_test_point($node, $point);
 	my $caller = $node->background_psql('postgres', on_error_stop => 0);
 	my $cpid = session_pid($caller);
 	my $offset = -s $node->logfile;
@@ -363,7 +345,7 @@ sub run
 	}
 	end_session($caller);
 	end_session($bystander) if $bystander;
-	set_point('');
+	set_test_point($node, '');
 
 	is(state('keep'), 'rows', "$what: the database no call touched is intact");
 	is_deeply([ grep { !$orphans{$_} } dirs($node) ], [],
@@ -432,7 +414,7 @@ if ($major >= 15 && (!defined $only || 'reset:created' =~ /$only/))
 	$node->safe_psql('keep', 'CREATE EXTENSION dbreset');
 	$node->safe_psql('postgres',
 		"LOAD 'dbreset'; ALTER SYSTEM SET dbreset.protected_databases = ''");
-	set_point('reset:created');
+	set_test_point($node, 'reset:created');
 	my $caller = $node->background_psql('keep', on_error_stop => 0);
 	my $offset = -s $node->logfile;
 	$caller->query_until(qr/started/,

@@ -28,9 +28,7 @@ use Test::More;
 my $node = new_node('primary', init => { allows_streaming => 1 });
 my $major = $node->safe_psql('postgres',
 	"SELECT current_setting('server_version_num')::int / 10000");
-my $testing = $node->safe_psql('postgres',
-	"LOAD 'dbreset'; SELECT count(*) FROM pg_settings WHERE name = 'dbreset.test_stop_at'"
-) eq '1';
+my $testing = is_test_build($node);
 
 # m0 is locked in the copy the standby starts from; the rest is made once
 # the standby streams (a smaller copy)
@@ -213,9 +211,7 @@ SKIP:
 	skip 'dbreset is not a test build (make DBRESET_TESTING=1)', 3
 	  unless $testing;
 
-	# (ALTER SYSTEM knows the setting once the library is loaded)
-	$node->safe_psql('postgres', "LOAD 'dbreset';
-		ALTER SYSTEM SET dbreset.test_stop_at = 'copy:created'; SELECT pg_reload_conf()");
+	set_test_point($node, 'copy:created');
 	my $log = -s $node->logfile;
 	my $c = $node->background_psql('postgres', on_error_stop => 0);
 	$c->query_until(qr/started/,
@@ -227,8 +223,7 @@ SKIP:
 	$node->stop('immediate');
 	end_session($c);
 	$node->start;
-	$node->safe_psql('postgres', "LOAD 'dbreset';
-		ALTER SYSTEM RESET dbreset.test_stop_at; SELECT pg_reload_conf()");
+	set_test_point($node, '');
 	$node->safe_psql('postgres', "SELECT dbreset.clone_database('src', 'after_crash')");
 	ok($node->log_contains(qr/dbreset removed the files of a copy whose making was interrupted/, $log),
 		'crash: the next call removed them on the primary');

@@ -174,21 +174,6 @@ sub crashes
 	} split /^/, $log;
 }
 
-# set_point(point): dbreset.test_stop_at for every process, new or not
-sub set_point
-{
-	my ($point) = @_;
-	# (ALTER SYSTEM knows the setting once the library is loaded)
-	q1("LOAD 'dbreset';\n"
-		  . ($point eq '' ? 'ALTER SYSTEM RESET dbreset.test_stop_at'
-			: "ALTER SYSTEM SET dbreset.test_stop_at = '$point'")
-		  . '; SELECT pg_reload_conf()');
-	$node->poll_query_until('postgres',
-		"SELECT coalesce(current_setting('dbreset.test_stop_at', true), '') = '$point'")
-	  or die "the server never read dbreset.test_stop_at = '$point'";
-	return;
-}
-
 # start_racers(n, sql): n psql processes on database postgres, each
 # waiting for the advisory lock the test holds before it runs sql; they
 # run it together once released (release_racers).  Returns their handles.
@@ -326,20 +311,29 @@ for my $keep (0, 1)
 
 # A reset drops, commits, then creates: in between the name leads nowhere.
 # A call that looks the name up then must wait for the reset, not say
-# that the database does not exist (test builds: the reset is stopped
-# there, at a test point of src/base/testpoint.c).
+# that the database does not exist; a clone or snapshot into that name
+# must wait for it too, and then find the name taken, not take it from
+# the reset (test builds: the reset is stopped there, at a test point of
+# src/base/testpoint.c).  Each late call: its SQL and what it must say.
 SKIP:
 {
-	skip 'dbreset is not a test build (make DBRESET_TESTING=1)', 5
-	  unless q1("LOAD 'dbreset'; SELECT count(*) FROM pg_settings WHERE name = 'dbreset.test_stop_at'") eq '1';
+	skip 'dbreset is not a test build (make DBRESET_TESTING=1)', 11
+	  unless is_test_build($node);
+	$node->safe_psql('postgres', 'CREATE DATABASE csrc TEMPLATE template0');
+	my $ok = qr/^\d+$/m;
+	my $taken = qr/42P04: database "rr" already exists/;
 	for my $late (
 		[
-			"SELECT dbreset.reset_database('rr', 'tpl', timeout => '60s')",
-			"SELECT count(*) FROM dbreset.terminate_sessions('rr', timeout => '60s')"
+			[ "SELECT dbreset.reset_database('rr', 'tpl', timeout => '60s')", $ok ],
+			[ "SELECT count(*) FROM dbreset.terminate_sessions('rr', timeout => '60s')", $ok ]
 		],
-		[ "SELECT dbreset.force_drop_database('rr', if_exists => true, timeout => '60s')" ])
+		[
+			[ "SELECT dbreset.clone_database('csrc', 'rr', timeout => '60s')", $taken ],
+			[ "SELECT dbreset.snapshot_database('csrc', 'rr', timeout => '60s')", $taken ]
+		],
+		[ [ "SELECT dbreset.force_drop_database('rr', if_exists => true, timeout => '60s')", $ok ] ])
 	{
-		set_point('reset:before_create');
+		set_test_point($node, 'reset:before_create', $mon);
 		my $first = $node->background_psql('postgres', on_error_stop => 0);
 		my $offset = -s $node->logfile;
 		$first->query_until(qr/started/,
@@ -350,27 +344,35 @@ SKIP:
 			my $s = $node->background_psql('postgres', on_error_stop => 0);
 			$s->{pid} = session_pid($s);
 			$s->query_until(qr/started/,
-				"\\set VERBOSITY verbose\n\\echo started\n$_;\n\\echo done\n");
+				"\\set VERBOSITY verbose\n\\echo started\n$_->[0];\n\\echo done\n");
 			$s
 		} @$late;
 		my $pids = join ', ', map { $_->{pid} } @late;
-		# each has either given up (before the fix) or waits for the reset
+		# each has either ended (before the fix) or waits for the reset's
+		# lock on the name, in its backend or in its worker
 		$node->poll_query_until('postgres',
-			"SELECT count(*) = " . scalar(@late) . " FROM pg_stat_activity
-			 WHERE pid IN ($pids) AND (state = 'idle' OR wait_event_type = 'Lock')")
-		  or die 'the late calls neither failed nor waited';
-		set_point('');
+			"SELECT (SELECT count(*) FROM pg_stat_activity
+			         WHERE pid IN ($pids) AND state = 'idle')
+			      + (SELECT count(*) FROM pg_locks
+			         WHERE locktype = 'object' AND NOT granted
+			           AND classid = 'pg_database'::regclass AND objsubid = 2)
+			      = " . scalar(@late))
+		  or die 'the late calls neither ended nor waited';
+		set_test_point($node, '', $mon);
 		like($first->query_until(qr/done/, ''), qr/^0$/m, 'a reset stopped between its DROP and its CREATE goes on');
 		for my $i (0 .. $#late)
 		{
 			my $out = $late[$i]->query_until(qr/done/, '');
-			like($out, qr/^\d+$/m, "a call meanwhile waits for it: $late->[$i]")
-			  or diag $late[$i]->{stderr};
+			like("$out$late[$i]->{stderr}", $late->[$i][1],
+				"a call meanwhile waits for it: $late->[$i][0]");
 		}
 		end_session($_) for ($first, @late);
+		is(is_fresh($node, 'rr'), 1, 'rr is then the reset\'s copy of the template')
+		  if n_db('rr');
 	}
 	is(n_db('rr'), 0, 'the late drop dropped the database the reset made');
-	set_point('');
+	$node->safe_psql('postgres', 'DROP DATABASE csrc');
+	set_test_point($node, '', $mon);
 }
 
 $node->safe_psql('postgres',
@@ -422,7 +424,7 @@ is_deeply(leftovers(), [], 'nothing left under base/ or pg_dbreset/');
 SKIP:
 {
 	skip 'dbreset is not a test build (make DBRESET_TESTING=1)', 4
-	  unless q1("LOAD 'dbreset'; SELECT count(*) FROM pg_settings WHERE name = 'dbreset.test_stop_at'") eq '1';
+	  unless is_test_build($node);
 	skip 'before 15 a copy changes the OID: the spare is then stale', 4
 	  if $major < 15;
 	$node->safe_psql('postgres', 'CREATE DATABASE sw TEMPLATE tpl');
@@ -437,7 +439,7 @@ SKIP:
 	my $holder = $node->background_psql('postgres');
 	$holder->query_safe('BEGIN');
 	$holder->query_safe("ALTER DATABASE $spare RENAME TO held_spare");
-	set_point('spare:started');
+	set_test_point($node, 'spare:started', $mon);
 	my $offset = -s $node->logfile;
 	my ($ret, $out, $err) = psql_verbose($node, 'postgres',
 		"SELECT dbreset.reset_database('sw', 'tpl', keep_spare => true)");
@@ -450,7 +452,7 @@ SKIP:
 	($ret, $out, $err) = psql_verbose($node, 'postgres',
 		"SELECT dbreset.reset_database('sw', 'tpl', keep_spare => true)");
 	is("$ret $err", '0 ', 'the next reset swaps the spare in');
-	set_point('');
+	set_test_point($node, '', $mon);
 	quiet();
 	unlike(slurp_file($node->logfile, $offset), qr/made spare "[^"]+" of database "dbreset_old_/,
 		"the first reset's spare worker makes no spare of the database swapped out");
@@ -469,9 +471,9 @@ SKIP:
 SKIP:
 {
 	skip 'dbreset is not a test build (make DBRESET_TESTING=1)', 3
-	  unless q1("LOAD 'dbreset'; SELECT count(*) FROM pg_settings WHERE name = 'dbreset.test_stop_at'") eq '1';
+	  unless is_test_build($node);
 	$node->safe_psql('postgres', 'CREATE DATABASE fm TEMPLATE tpl');
-	set_point('spare:created');
+	set_test_point($node, 'spare:created', $mon);
 	my $offset = -s $node->logfile;
 	$node->safe_psql('postgres',
 		"SELECT dbreset.reset_database('fm', 'tpl', keep_spare => true)");
@@ -487,7 +489,7 @@ SELECT count(*) = 2 FROM pg_stat_activity
 WHERE backend_type = 'dbreset spare worker'
   AND wait_event_type IN ('Lock', 'Extension')))
 	  or die 'the second spare worker never waited';
-	set_point('');
+	set_test_point($node, '', $mon);
 	quiet();
 	my $oid = q1("SELECT oid FROM pg_database WHERE datname = 'fm'");
 	is(spares() // '', "dbreset_spare_$oid:fm:ready",

@@ -27,9 +27,7 @@ use Test::More;
 my $node = new_node('committed');
 my $major = $node->safe_psql('postgres',
 	"SELECT current_setting('server_version_num')::int / 10000");
-my $testing = $node->safe_psql('postgres',
-	"LOAD 'dbreset'; SELECT count(*) FROM pg_settings WHERE name = 'dbreset.test_stop_at'");
-if ($major >= 15 || $testing ne '1')
+if ($major >= 15 || !is_test_build($node))
 {
 	$node->stop;
 	plan skip_all => $major >= 15
@@ -42,27 +40,12 @@ $node->safe_psql('postgres',
 	'ALTER DATABASE tpl IS_TEMPLATE true ALLOW_CONNECTIONS false');
 make_db($node, 'rr');
 
-# set_point(point): dbreset.test_stop_at for every process
-sub set_point
-{
-	my ($point) = @_;
-	$node->safe_psql('postgres',
-		"LOAD 'dbreset';\n"
-		  . ($point eq '' ? 'ALTER SYSTEM RESET dbreset.test_stop_at'
-			: "ALTER SYSTEM SET dbreset.test_stop_at = '$point'")
-		  . '; SELECT pg_reload_conf()');
-	$node->poll_query_until('postgres',
-		"SELECT coalesce(current_setting('dbreset.test_stop_at', true), '') = '$point'")
-	  or die "the server never read dbreset.test_stop_at = '$point'";
-	return;
-}
-
 # reset_stopped(timeout): a reset of rr in the background, stopped at
 # reset:before_create, and its backend's PID
 sub reset_stopped
 {
 	my ($timeout) = @_;
-	set_point('reset:before_create');
+	set_test_point($node, 'reset:before_create');
 	my $offset = -s $node->logfile;
 	my $s = $node->background_psql('postgres', on_error_stop => 0);
 	my $pid = session_pid($s);
@@ -74,7 +57,7 @@ sub reset_stopped
 
 my ($a, $apid) = reset_stopped('2s');
 stop_process($apid);
-set_point('');
+set_test_point($node, '');
 # A's worker creates rr again and lets go of the name
 $node->poll_query_until('postgres',
 	"SELECT count(*) = 1 FROM pg_database WHERE datname = 'rr'")
@@ -91,7 +74,7 @@ my $out = $a->query_until(qr/done/, '');
 like($out, qr/^0$/m, 'A, whose reset committed, returns success');
 is($a->{stderr} =~ /ERROR/ ? $a->{stderr} : '', '', 'A raises no error');
 
-set_point('');
+set_test_point($node, '');
 $out = $b->query_until(qr/done/, '');
 like($out, qr/^0$/m, 'B returns success too');
 is($node->safe_psql('rr', "SELECT count(*) FROM pg_class WHERE relname = 't'"),

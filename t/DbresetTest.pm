@@ -23,7 +23,8 @@ use Test::More;
 our @EXPORT = qw(new_node make_db db_exists row_count wait_for_sessions
   stop_process continue_process wait_for_drop_lock wait_for_no_worker
   session_pid end_session session_error psql_verbose bystander
-  bystander_alive worker_pid wait_for_lock_waiter is_fresh spare_ready);
+  bystander_alive worker_pid wait_for_lock_waiter is_fresh spare_ready
+  set_test_point is_test_build);
 
 # new_node(name, %params)
 #	A started cluster with dbreset created in database postgres.  %params:
@@ -247,6 +248,43 @@ sub wait_for_no_worker
 	$node->poll_query_until('postgres',
 		"SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'dbreset worker'"
 	) or die "dbreset worker still running";
+	return;
+}
+
+# is_test_build(node): whether node's dbreset is a test build (make
+# DBRESET_TESTING=1), which has the setting dbreset.test_stop_at
+sub is_test_build
+{
+	my ($node) = @_;
+	return $node->safe_psql('postgres',
+		"LOAD 'dbreset'; SELECT count(*) FROM pg_settings WHERE name = 'dbreset.test_stop_at'"
+	) eq '1';
+}
+
+# set_test_point(node, point[, session]): dbreset.test_stop_at = point for
+# every process of node ('' for none; test builds), set through session (a
+# background_psql) if given, and waited for until the server has read it
+sub set_test_point
+{
+	my ($node, $point, $session) = @_;
+	# (ALTER SYSTEM knows the setting once the library is loaded)
+	my $sql = "LOAD 'dbreset';\n"
+	  . ($point eq '' ? 'ALTER SYSTEM RESET dbreset.test_stop_at'
+		: "ALTER SYSTEM SET dbreset.test_stop_at = '$point'")
+	  . '; SELECT pg_reload_conf()';
+	if ($session)
+	{
+		$session->query($sql);
+		die "setting test point failed: $session->{stderr}"
+		  if $session->{stderr} ne '';
+	}
+	else
+	{
+		$node->safe_psql('postgres', $sql);
+	}
+	$node->poll_query_until('postgres',
+		"SELECT coalesce(current_setting('dbreset.test_stop_at', true), '') = '$point'")
+	  or die "the server never read dbreset.test_stop_at = '$point'";
 	return;
 }
 

@@ -978,6 +978,16 @@ copy_job_run(const void *argp, StringInfo result)
 	}
 #endif
 	sql = dbreset_create_statement(args, NULL, oid, result);
+
+	/*
+	 * Wait for a reset of the name between its DROP and its CREATE, which
+	 * holds the name's lock (dbreset_name_lock_id): our CREATE then finds
+	 * the name taken, rather than taking it from that reset.  Held until
+	 * our CREATE commits.
+	 */
+	LockSharedObject(DatabaseRelationId,
+					 dbreset_name_lock_id(NameStr(args->dbname)),
+					 DBRESET_NAME_LOCK_SUBID, ShareLock);
 	dbreset_run_create(args, sql, copy_created, NULL);
 
 	dbreset_job_point_of_no_return();
