@@ -48,6 +48,21 @@ my $user = $node->safe_psql('postgres', 'SELECT current_user');
 my $base = 'host=' . $node->host . ' port=' . $node->port . " user=$user";
 my $resets = resets_per_run(25, 10);
 
+# pool_run(client, %args): run_pool_client() on database pool_app, reset
+# from pool_tpl, marked and controlled directly
+sub pool_run
+{
+	my ($client, %args) = @_;
+	return run_pool_client(
+		$client,
+		dsn => "$base dbname=pool_app",
+		mark_dsn => "$base dbname=pool_app",
+		control_dsn => "$base dbname=postgres",
+		db => 'pool_app',
+		template => 'pool_tpl',
+		%args);
+}
+
 foreach my $client (qw(psycopg node))
 {
   SKIP:
@@ -57,13 +72,8 @@ foreach my $client (qw(psycopg node))
 		  unless client_program($client);
 		foreach my $keep (qw(off on))
 		{
-			my $run = run_pool_client(
+			my $run = pool_run(
 				$client,
-				dsn => "$base dbname=pool_app",
-				mark_dsn => "$base dbname=pool_app",
-				control_dsn => "$base dbname=postgres",
-				db => 'pool_app',
-				template => 'pool_tpl',
 				keep_spare => $keep,
 				resets => $resets);
 			check_pool_run($run, "$client, keep_spare $keep", $resets);
@@ -87,13 +97,8 @@ SKIP:
 	  unless client_program('psycopg');
 	skip 'client behaviour: checked in the pass with standing workers', 6
 	  unless $client_checks;
-	my $run = run_pool_client(
+	my $run = pool_run(
 		'psycopg',
-		dsn => "$base dbname=pool_app",
-		mark_dsn => "$base dbname=pool_app",
-		control_dsn => "$base dbname=postgres",
-		db => 'pool_app',
-		template => 'pool_tpl',
 		keep_spare => 'on',
 		resets => 10,
 		extra => [ '--pause', '--check' ]);
@@ -106,13 +111,8 @@ SKIP:
 	  unless client_program('node');
 	skip 'client behaviour: checked in the pass with standing workers', 6
 	  unless $client_checks;
-	my $run = run_pool_client(
+	my $run = pool_run(
 		'node',
-		dsn => "$base dbname=pool_app",
-		mark_dsn => "$base dbname=pool_app",
-		control_dsn => "$base dbname=postgres",
-		db => 'pool_app',
-		template => 'pool_tpl',
 		keep_spare => 'on',
 		resets => 10,
 		extra => ['--pause']);
@@ -126,13 +126,8 @@ SKIP:
 	skip 'client behaviour: checked in the pass with standing workers', 2
 	  unless $client_checks;
 	my $client = $clients[0];
-	my $run = run_pool_client(
+	my $run = pool_run(
 		$client,
-		dsn => "$base dbname=pool_app",
-		mark_dsn => "$base dbname=pool_app",
-		control_dsn => "$base dbname=postgres",
-		db => 'pool_app',
-		template => 'pool_tpl',
 		op => 'none',
 		resets => 3);
 	is($run->{rc}, 0, "$client: three rounds that reset nothing");
