@@ -4,8 +4,13 @@
 #
 # Standing workers (src/pool.c): a worker that has finished a job stays,
 # idle, for the next call of the same database and login role.  Found
-# through the DSM registry on 17+, through shared memory of a preloaded
-# dbreset before.  This file turns them on whatever the suite's setting.
+# through the DSM registry on 17+, before 17 through the main shared
+# memory.  This file turns them on whatever the suite's setting, and never
+# preloads dbreset: the list is then made on first use, in the DSM
+# registry or (before 17) in the room core leaves in the main shared
+# memory, and made anew after a crash restart.  (With dbreset preloaded,
+# as in scripts/test's pass with standing workers on 13 and 15, the list
+# is made at startup, and every other test uses it.)
 #
 #  - a second call reuses the first call's worker (a DEBUG1 line names it);
 #  - one job's SET ROLE does not carry over to the next;
@@ -32,14 +37,12 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-# which mechanism lists them depends on the major: see the header
-my $registry = PostgreSQL::Test::Cluster->new('probe')->pg_version >= 17;
+# never preloaded: see the header
+delete $ENV{DBRESET_TEST_PRELOAD};
 sub standing_conf
 {
 	my ($extra) = @_;
-	my $conf = "dbreset.worker_idle_timeout = '60s'\n$extra";
-	$conf .= "shared_preload_libraries = 'dbreset'\n" unless $registry;
-	return $conf;
+	return "dbreset.worker_idle_timeout = '60s'\n$extra";
 }
 
 # restart_after_crash: TAP clusters turn it off, the SIGKILLs need it
@@ -337,6 +340,11 @@ $node->poll_query_until('postgres', 'SELECT 1', '1')
 make_db($node, 'st10');
 ($ret, $out, $err) = call("SELECT dbreset.force_drop_database('st10')");
 is($ret, 0, 'after the restart, the next call succeeds');
+make_db($node, 'st10b');
+($ret, $out, $err) = call("SELECT dbreset.force_drop_database('st10b')");
+like($err,
+	qr/DEBUG:  dbreset: the drop of database "st10b" handed to standing worker PID \d+/,
+	'and the one after it finds that call\'s worker standing: the list was made anew');
 
 make_db($node, 'st11');
 $locker = $node->background_psql('postgres', on_error_stop => 0);

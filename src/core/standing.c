@@ -5,8 +5,10 @@
  *	  waits for the next job of its database and user, so that a call finds
  *	  a warm worker instead of starting one.
  *
- * The roster of standing workers lives in the DSM registry (17+) or, with
- * dbreset in shared_preload_libraries, in the main shared memory.  A
+ * The roster of standing workers lives in the DSM registry (17+) or else
+ * in the main shared memory: asked for at startup with dbreset in
+ * shared_preload_libraries, taken from the room core leaves free there on
+ * first use without (roster_attach_main).  A
  * worker that anyone else needs out of its database leaves at once.
  * Settings: dbreset.worker_idle_timeout, dbreset.max_idle_workers.
  *
@@ -106,6 +108,31 @@ DBRESET_DSM_INIT_CALLBACK(roster_init_dsm)
 #endif
 
 /*
+ * roster_attach_main
+ *		Find or create the array in the main shared memory, under
+ *		AddinShmemInitLock.  Preloaded, at startup, in the space asked for;
+ *		otherwise (before 17: no DSM registry) on first use, in the room of
+ *		about 100 kB that core leaves free in that segment for what is too
+ *		small to ask for -- as pg_prewarm did before 17 when not preloaded.
+ *		A crash restart makes the segment anew: the first user after it
+ *		makes a new array.
+ */
+static DbresetRoster *
+roster_attach_main(void)
+{
+	DbresetRoster *roster;
+	bool		found;
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	roster = ShmemInitStruct("dbreset standing workers",
+							 sizeof(DbresetRoster), &found);
+	if (!found)
+		roster_init(roster);
+	LWLockRelease(AddinShmemInitLock);
+	return roster;
+}
+
+/*
  * roster_shmem_startup
  *		shmem_startup_hook, with dbreset preloaded: find or create the array
  *		in the main shared memory.
@@ -113,17 +140,9 @@ DBRESET_DSM_INIT_CALLBACK(roster_init_dsm)
 static void
 roster_shmem_startup(void)
 {
-	bool		found;
-
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
-
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	Roster = ShmemInitStruct("dbreset standing workers", sizeof(DbresetRoster),
-						   &found);
-	if (!found)
-		roster_init(Roster);
-	LWLockRelease(AddinShmemInitLock);
+	Roster = roster_attach_main();
 }
 
 /*
@@ -182,21 +201,25 @@ dbreset_standing_define_settings(void)
 
 /*
  * get_roster
- *		The array, or NULL where there is none: not preloaded, before 17.
+ *		The array: found at startup when preloaded, else looked up (and made
+ *		if need be) on first use -- in the DSM registry (17+) or in the main
+ *		shared memory.
  */
 static DbresetRoster *
 get_roster(void)
 {
-#ifdef DBRESET_HAVE_DSM_REGISTRY
 	if (Roster == NULL)
 	{
+#ifdef DBRESET_HAVE_DSM_REGISTRY
 		bool		found;
 
 		Roster = dbreset_get_named_dsm("dbreset standing workers",
 									 sizeof(DbresetRoster), roster_init_dsm,
 									 &found);
-	}
+#else
+		Roster = roster_attach_main();
 #endif
+	}
 	return Roster;
 }
 
