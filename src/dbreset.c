@@ -28,10 +28,10 @@ void		_PG_init(void);
 /*
  * _PG_init
  *		Define the settings.  No preloading is needed: workers are
- *		registered dynamically, so CREATE EXTENSION is enough.  Preloaded
- *		(shared_preload_libraries), dbreset keeps its standing workers'
- *		list in the main shared memory, which makes them available before
- *		PostgreSQL 17 too (core/standing.c).
+ *		registered dynamically, so CREATE EXTENSION is enough, and the list
+ *		of standing workers is made on first use (core/standing.c).
+ *		Preloaded (shared_preload_libraries), dbreset asks for that list's
+ *		shared memory at startup.
  */
 void
 _PG_init(void)

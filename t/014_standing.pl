@@ -8,9 +8,8 @@
 # memory.  This file turns them on whatever the suite's setting, and never
 # preloads dbreset: the list is then made on first use, in the DSM
 # registry or (before 17) in the room core leaves in the main shared
-# memory, and made anew after a crash restart.  (With dbreset preloaded,
-# as in scripts/test's pass with standing workers on 13 and 15, the list
-# is made at startup, and every other test uses it.)
+# memory, and made anew after a crash restart.  A last server has dbreset
+# preloaded: the list is then set aside at startup.
 #
 #  - a second call reuses the first call's worker (a DEBUG1 line names it);
 #  - one job's SET ROLE does not carry over to the next;
@@ -25,6 +24,8 @@
 #  - dbreset.max_idle_workers caps the idle workers, and parallel query
 #    gets its workers; an idle worker leaves after
 #    dbreset.worker_idle_timeout and its slot is free again.
+#  - preloaded: the list is in the main shared memory from startup, and
+#    the second call finds the first call's worker.
 
 use strict;
 use warnings FATAL => 'all';
@@ -427,5 +428,25 @@ SET min_parallel_table_scan_size = 0;
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*) FROM big));
 like($plan, qr/Workers Launched: 3/, 'and its slot is free again');
 $pq->stop;
+
+# --- preloaded: the list set aside at startup ----------------------------
+
+my $pre = new_node('preloaded',
+	conf => standing_conf("shared_preload_libraries = 'dbreset'\n"));
+is( $pre->safe_psql(
+		'postgres',
+		"SELECT count(*) FROM pg_shmem_allocations WHERE name = 'dbreset standing workers'"
+	),
+	1,
+	'preloaded, the list is in the main shared memory from startup'
+);
+make_db($pre, $_) for qw(pre1 pre2);
+$pre->safe_psql('postgres', "SELECT dbreset.force_drop_database('pre1')");
+my ($pret, $pout, $perr) = $pre->psql('postgres',
+	"SET client_min_messages = debug1;\nSELECT dbreset.force_drop_database('pre2')");
+like($perr,
+	qr/DEBUG:  dbreset: the drop of database "pre2" handed to standing worker PID \d+/,
+	'preloaded, the second call finds the first call\'s worker standing');
+$pre->stop;
 
 done_testing();
