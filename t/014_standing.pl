@@ -2,7 +2,7 @@
 #
 # t/014_standing.pl
 #
-# Standing workers (src/pool.c): a worker that has finished a job stays,
+# Standing workers (src/core/standing.c): a worker that has finished a job stays,
 # idle, for the next call of the same database and login role.  Found
 # through the DSM registry on 17+, before 17 through the main shared
 # memory.  This file turns them on whatever the suite's setting, and never
