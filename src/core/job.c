@@ -68,6 +68,11 @@
 /* Message type of a job's result */
 #define DBRESET_MSG_RESULT		'r'
 
+/* What the worker does once its result is sent: the result's first byte */
+#define DBRESET_WORKER_EXITS	0	/* the caller waits for its exit */
+#define DBRESET_WORKER_STAYS	1	/* standing, for the next job */
+#define DBRESET_WORKER_LEAVES	2	/* exits, listed as leaving meanwhile */
+
 /* Message type of the answer to a lock request: the database's OID */
 #define DBRESET_MSG_LOCKED		'l'
 
@@ -140,6 +145,13 @@ struct DbresetJobHandle
 
 /* Worker side: the header of the job this process runs, and its queue */
 static DbresetJobHeader *MyJobHeader = NULL;
+
+/*
+ * Caller side: the handle of our last worker that was still exiting when
+ * its call returned (DBRESET_WORKER_LEAVES), in TopMemoryContext: should
+ * the next call find no free worker slot, that exit is waited for.
+ */
+static BackgroundWorkerHandle *ExitingWorker = NULL;
 static shm_mq_handle *MyJobQueue = NULL;
 
 /* Worker side: whether the job's transaction has begun (a lock request) */
@@ -750,7 +762,18 @@ start_worker(DbresetJobHandle *job, bool join_lock_group)
 	/* the handle must outlive an error: dbreset_job_cancel waits on it */
 	oldcontext = MemoryContextSwitchTo(TopMemoryContext);
 	registered = RegisterDynamicBackgroundWorker(&worker, &job->handle);
+	if (!registered && ExitingWorker != NULL)
+	{
+		/* our last call's worker may still hold its slot */
+		(void) WaitForBackgroundWorkerShutdown(ExitingWorker);
+		registered = RegisterDynamicBackgroundWorker(&worker, &job->handle);
+	}
 	MemoryContextSwitchTo(oldcontext);
+	if (ExitingWorker != NULL)
+	{
+		pfree(ExitingWorker);
+		ExitingWorker = NULL;
+	}
 	if (!registered)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
@@ -943,10 +966,16 @@ dbreset_job_take_lock(DbresetJobHandle *job, const char *dbname, Oid dbid,
  *		the worker to exit, then let go of the segment.  The handle itself
  *		stays valid (and marked finished) for the caller's error cleanup.
  *
- *		Waiting for the exit keeps a call's worker from outliving it: its
- *		slot is free again for the next call (max_worker_processes), a
- *		helper in the caller's lock group never outlives its leader, and a
- *		worker connected to a database about to be dropped has left it.
+ *		The exit is waited for only where it matters: a helper in the
+ *		caller's lock group must never outlive its leader.  Any other
+ *		worker has committed and let go of its locks by the time its result
+ *		comes, and is listed as leaving until it is gone
+ *		(dbreset_standing_leaving): no call counts it among a database's
+ *		sessions, and a call that needs its database empty waits for it
+ *		(dbreset_standing_evict).  Its worker slot is free a few
+ *		milliseconds later: should our next call find none free, it waits
+ *		for that exit (start_worker).  A worker that found no room in that
+ *		list is waited for, as before.
  */
 void
 dbreset_job_finish(DbresetJobHandle *job, StringInfo result)
@@ -956,7 +985,7 @@ dbreset_job_finish(DbresetJobHandle *job, StringInfo result)
 	 * (dbreset_job_cancel) still looks at the segment.
 	 */
 	StringInfoData reply;
-	bool		stays;
+	char		fate;
 
 	initStringInfo(&reply);
 	if (dbreset_receive(job, &reply) != DBRESET_MSG_RESULT || reply.len < 1)
@@ -964,14 +993,21 @@ dbreset_job_finish(DbresetJobHandle *job, StringInfo result)
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("background worker exited without reporting a result"),
 				 errhint("Check the server log for what happened to it.")));
-	stays = reply.data[0] != 0;
+	fate = reply.data[0];
 	appendBinaryStringInfo(result, reply.data + 1, reply.len - 1);
 	pfree(reply.data);
 
 	/* one that stays for the next job is done with this one already */
 	job->finished = true;
-	if (!stays)
+	if (fate == DBRESET_WORKER_EXITS)
 		wait_for_worker(job, false);
+	else if (fate == DBRESET_WORKER_LEAVES && job->handle != NULL)
+	{
+		if (ExitingWorker != NULL)
+			pfree(ExitingWorker);
+		ExitingWorker = job->handle;
+		job->handle = NULL;
+	}
 	dsm_detach(job->seg);
 	let_go(job);
 }
@@ -1316,9 +1352,10 @@ finish_job_state(DbresetJobHeader *hdr)
 /*
  * offer_for_next_job
  *		Worker side, once a job is done and with interrupts held: offer
- *		ourselves for the next job (dbreset_standing_offer); whether we stay.
- *		An error here must not reach the caller of the job just committed:
- *		it goes to the server log only, and we do not stay.
+ *		ourselves for the next job (dbreset_standing_offer), or else list
+ *		ourselves as leaving (dbreset_standing_leaving); what we do next
+ *		(DBRESET_WORKER_*).  An error here must not reach the caller of the
+ *		job just committed: it goes to the server log only, and we exit.
  *
  *		Nothing of the session is reset between two jobs, because no job
  *		leaves anything in it: a job runs only dbreset's own code and
@@ -1330,17 +1367,20 @@ finish_job_state(DbresetJobHeader *hdr)
  *		its session locks are released after its last commit, and a job
  *		that fails ends its worker.
  */
-static bool
+static char
 offer_for_next_job(void)
 {
 	CommandDest save_dest = whereToSendOutput;
 	MemoryContext oldcontext = CurrentMemoryContext;
-	volatile bool stays = false;
+	volatile char fate = DBRESET_WORKER_EXITS;
 
 	whereToSendOutput = DestNone;
 	PG_TRY();
 	{
-		stays = dbreset_standing_offer();
+		if (dbreset_standing_offer())
+			fate = DBRESET_WORKER_STAYS;
+		else if (dbreset_standing_leaving())
+			fate = DBRESET_WORKER_LEAVES;
 	}
 	PG_CATCH();
 	{
@@ -1353,11 +1393,11 @@ offer_for_next_job(void)
 		MemoryContextSwitchTo(oldcontext);
 		EmitErrorReport();
 		FlushErrorState();
-		stays = false;
+		fate = DBRESET_WORKER_EXITS;
 	}
 	PG_END_TRY();
 	whereToSendOutput = save_dest;
-	return stays;
+	return fate;
 }
 
 /*
@@ -1501,7 +1541,7 @@ serve_job(dsm_handle handle, bool first)
 	MemoryContext oldcontext;
 	StringInfoData result;
 	StringInfoData msg;
-	bool		stays;
+	char		fate;
 
 	hdr = attach_job(handle, &seg, &args, &mq);
 	MyJobHeader = hdr;
@@ -1562,14 +1602,14 @@ serve_job(dsm_handle handle, bool first)
 	if (!finish_job_state(hdr))
 		worker_exit_quietly();
 	HOLD_INTERRUPTS();
-	stays = !hdr->join_lock_group && offer_for_next_job();
+	fate = hdr->join_lock_group ? DBRESET_WORKER_EXITS : offer_for_next_job();
 	pgstat_report_activity(STATE_IDLE, NULL);
 
 	/* the caller may be gone already if it was cancelled late: ignore */
 	oldcontext = MemoryContextSwitchTo(jobcxt);
 	initStringInfo(&msg);
 	appendStringInfoChar(&msg, DBRESET_MSG_RESULT);
-	appendStringInfoChar(&msg, stays ? 1 : 0);
+	appendStringInfoChar(&msg, fate);
 	appendBinaryStringInfo(&msg, result.data, result.len);
 	(void) dbreset_shm_mq_send(mqh, msg.len, msg.data);
 	MemoryContextSwitchTo(oldcontext);
@@ -1580,7 +1620,7 @@ serve_job(dsm_handle handle, bool first)
 	dsm_detach(seg);
 	MemoryContextDelete(jobcxt);
 	RESUME_INTERRUPTS();
-	return stays;
+	return fate == DBRESET_WORKER_STAYS;
 }
 
 /*
