@@ -317,7 +317,7 @@ for my $keep (0, 1)
 # src/base/testpoint.c).  Each late call: its SQL and what it must say.
 SKIP:
 {
-	skip 'dbreset is not a test build (make DBRESET_TESTING=1)', 11
+	skip 'dbreset is not a test build (make DBRESET_TESTING=1)', 14
 	  unless is_test_build($node);
 	$node->safe_psql('postgres', 'CREATE DATABASE csrc TEMPLATE template0');
 	my $ok = qr/^\d+$/m;
@@ -358,6 +358,11 @@ SKIP:
 			           AND classid = 'pg_database'::regclass AND objsubid = 2)
 			      = " . scalar(@late))
 		  or die 'the late calls neither ended nor waited';
+		is( q1("SELECT count(*) FROM pg_locks
+			    WHERE locktype = 'object' AND NOT granted
+			      AND classid = 'pg_database'::regclass AND objsubid = 2"),
+			scalar(@late),
+			'each late call waits for the reset: ' . join('; ', map { $_->[0] } @$late));
 		set_test_point($node, '', $mon);
 		like($first->query_until(qr/done/, ''), qr/^0$/m, 'a reset stopped between its DROP and its CREATE goes on');
 		for my $i (0 .. $#late)
@@ -377,6 +382,62 @@ SKIP:
 
 $node->safe_psql('postgres',
 	"SELECT dbreset.force_drop_database('rr', if_exists => true)");
+
+# A drop or a lock whose caller holds the database's lock hands it over
+# to its worker, and whoever queued behind the caller gets in first: a
+# reset that changes the OID (a swap of a spare; every copy before 15).
+# The drop or lock must then act on the database the reset made, not call
+# it missing (test builds: the call is stopped once its caller holds the
+# lock).
+SKIP:
+{
+	skip 'dbreset is not a test build (make DBRESET_TESTING=1)', 6
+	  unless is_test_build($node);
+	for my $late (
+		[
+			'drop:locked',
+			"SELECT dbreset.force_drop_database('rr', if_exists => true, timeout => '60s')",
+			0
+		],
+		[ 'maintenance:locked', "SELECT dbreset.lock_database('rr', timeout => '60s')", 1 ])
+	{
+		my ($point, $sql, $stays) = @$late;
+		$node->safe_psql('postgres', 'CREATE DATABASE rr TEMPLATE tpl');
+		$node->safe_psql('postgres',
+			"SELECT dbreset.reset_database('rr', 'tpl', keep_spare => true)");
+		spare_ready($node, 'rr') or die 'no spare of rr';
+		my $oid = q1("SELECT oid FROM pg_database WHERE datname = 'rr'");
+		set_test_point($node, $point, $mon);
+		my $offset = -s $node->logfile;
+		my $call = $node->background_psql('postgres', on_error_stop => 0);
+		$call->query_until(qr/started/,
+			"\\set VERBOSITY verbose\n\\echo started\n$sql;\n\\echo done\n");
+		$node->wait_for_log(qr/dbreset test point "\Q$point\E" reached/, $offset);
+		my $reset = $node->background_psql('postgres', on_error_stop => 0);
+		$reset->query_until(qr/started/,
+			"\\echo started\nSELECT dbreset.reset_database('rr', 'tpl', keep_spare => true, timeout => '60s');\n\\echo done\n");
+		$node->poll_query_until('postgres',
+			"SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'object'
+			   AND classid = 'pg_database'::regclass AND objid = $oid
+			   AND objsubid = 0 AND NOT granted")
+		  or die 'the reset never queued behind the call';
+		set_test_point($node, '', $mon);
+		my $out = $call->query_until(qr/done/, '');
+		like("$out$call->{stderr}", qr/^\d+$/m,
+			"$point: a reset queued behind the call got in first; the call then acts on its database")
+		  or diag $call->{stderr};
+		unlike($call->{stderr}, qr/does not exist/, "$point: and does not call it missing");
+		$out = $reset->query_until(qr/done/, '');
+		end_session($_) for ($call, $reset);
+		quiet();
+		is(n_db('rr') . ':' . q1("SELECT coalesce(bool_and(datallowconn)::text, '-') FROM pg_database WHERE datname = 'rr'"),
+			$stays ? '1:false' : '0:-',
+			$stays ? "$point: rr is locked" : "$point: rr is gone");
+		$node->safe_psql('postgres',
+			"SELECT dbreset.unlock_database('rr'); SELECT dbreset.force_drop_database('rr')")
+		  if $stays;
+	}
+}
 
 # a drop takes the database's spare with it: nobody else would drop it
 # (its database gone, no reset of it comes) -- force_drop_database() and

@@ -11,7 +11,9 @@
 #
 # Before 15 only: from 15 on B's DROP DATABASE waits for every backend to
 # answer its barrier, and A's frozen caller never does.  Test builds only
-# (dbreset.test_stop_at).
+# (dbreset.test_stop_at).  A spare of rr made before A must go too: A
+# knows the database it made from its job, not from a look-up of the name
+# that finds B's gap (it then left that spare, orphaned).
 
 use strict;
 use warnings FATAL => 'all';
@@ -55,6 +57,11 @@ sub reset_stopped
 	return ($s, $pid);
 }
 
+# a spare of rr's OID before A: A, which copies, must have it dropped
+$node->safe_psql('postgres',
+	"SELECT dbreset.reset_database('rr', 'tpl', keep_spare => true)");
+spare_ready($node, 'rr') or die 'no spare of rr';
+
 my ($a, $apid) = reset_stopped('2s');
 stop_process($apid);
 set_test_point($node, '');
@@ -79,6 +86,12 @@ $out = $b->query_until(qr/done/, '');
 like($out, qr/^0$/m, 'B returns success too');
 is($node->safe_psql('rr', "SELECT count(*) FROM pg_class WHERE relname = 't'"),
 	0, 'rr is a fresh copy of tpl');
+$node->poll_query_until('postgres',
+	"SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'dbreset spare worker'")
+  or die 'a spare worker is still at work';
+is($node->safe_psql('postgres',
+		"SELECT string_agg(spare || ':' || state, ' ') FROM dbreset.spares()"),
+	'', 'no spare is left of the OIDs A and B dropped');
 $a->quit;
 $b->quit;
 $node->stop;

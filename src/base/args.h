@@ -22,6 +22,9 @@ extern char *dbreset_get_name_arg(FunctionCallInfo fcinfo, int argno,
 								  const char *what);
 extern char *dbreset_get_dbname_arg(FunctionCallInfo fcinfo, int argno);
 extern int	dbreset_get_timeout_arg(FunctionCallInfo fcinfo, int argno);
+
+/* the SQL functions' default timeout ('5s'), for a call that has none */
+#define DBRESET_DEFAULT_TIMEOUT_MS 5000
 extern int	dbreset_get_grace_arg(FunctionCallInfo fcinfo, int argno);
 extern bool dbreset_get_bool_arg(FunctionCallInfo fcinfo, int argno,
 								 const char *argname, bool absent);

@@ -25,6 +25,7 @@
 
 #include "compat.h"
 #include "base/args.h"
+#include "base/dblock.h"
 #include "core/copy.h"
 #include "core/job.h"
 
@@ -55,12 +56,13 @@ copy_database(const char *what, const char *srcname,
 	PreventCommandIfReadOnly("CREATE DATABASE");
 	PreventCommandDuringRecovery("CREATE DATABASE");
 
-	if (OidIsValid(get_database_oid(target, true)))
+	/* a reset of target between its DROP and its CREATE is waited for */
+	if (OidIsValid(dbreset_get_database_oid(target, timeout_ms)))
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_DATABASE),
 				 errmsg("database \"%s\" already exists", target)));
 
-	srcid = dbreset_find_source(srcname);
+	srcid = dbreset_find_source(srcname, timeout_ms);
 
 	memset(&args, 0, sizeof(args));
 	namestrcpy(&args.dbname, target);

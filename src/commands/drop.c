@@ -214,9 +214,11 @@ roll_back_prepared(const char *dbname, Oid dbid)
  * drop_locked
  *		The rest of force_drop_database() once the caller holds database
  *		dbid locked: hand the lock over to a worker, check, terminate, drop.
- *		Returns dbid, or InvalidOid if the database was dropped or renamed
- *		while the worker waited for the lock; *nterminated says how many
- *		sessions were terminated.
+ *		Returns the OID of the database dropped -- another than dbid if a
+ *		reset queued behind the caller got the lock first and gave it a new
+ *		one -- or InvalidOid if no database of that name was left once the
+ *		worker held the lock; *nterminated says how many sessions were
+ *		terminated.
  */
 static Oid
 drop_locked(const char *dbname, Oid dbid, DbresetDropArgs *args,
@@ -231,8 +233,9 @@ drop_locked(const char *dbname, Oid dbid, DbresetDropArgs *args,
 	PG_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
 	{
 		/* the worker takes the lock over before anything is checked */
-		dbid = dbreset_job_take_lock(job, dbname, dbid, AccessExclusiveLock,
-									 options->timeout_ms, true);
+		dbid = dbreset_job_hand_over_lock(job, dbname, dbid,
+										  AccessExclusiveLock,
+										  options->timeout_ms);
 		if (OidIsValid(dbid))
 		{
 			dbreset_check_droppable(dbname, dbid, options->rollback_prepared);

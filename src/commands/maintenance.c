@@ -175,6 +175,7 @@ dbreset_lock_database(PG_FUNCTION_ARGS)
 
 	dbid = dbreset_lock_existing_database(dbname, AccessExclusiveLock,
 										  timeout_ms);
+	dbreset_test_point("maintenance:locked");
 
 	memset(&args, 0, sizeof(args));
 	namestrcpy(&args.dbname, dbname);
@@ -244,7 +245,11 @@ dbreset_unlock_database(PG_FUNCTION_ARGS)
 	PreventCommandIfReadOnly("ALTER DATABASE");
 	PreventCommandDuringRecovery("ALTER DATABASE");
 
-	dbid = get_database_oid(dbname, false);
+	dbid = dbreset_get_database_oid(dbname, DBRESET_DEFAULT_TIMEOUT_MS);
+	if (!OidIsValid(dbid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_DATABASE),
+				 errmsg("database \"%s\" does not exist", dbname)));
 	check_alterable(dbname, dbid, false);
 
 	state = dbreset_database_state(dbid);

@@ -69,6 +69,7 @@ typedef struct GiveBack
 	const char *dbname;
 	const DbresetDbProps *props;
 	bool		created;
+	Oid			oid;			/* the new database's */
 } GiveBack;
 
 /* give_back: in the CREATE's transaction, what the database kept */
@@ -78,8 +79,9 @@ give_back(void *arg)
 	GiveBack   *gb = (GiveBack *) arg;
 
 	gb->created = true;
+	gb->oid = get_database_oid(gb->dbname, false);
 	dbreset_test_point("reset:created");
-	dbreset_apply_db_props(get_database_oid(gb->dbname, false), gb->props);
+	dbreset_apply_db_props(gb->oid, gb->props);
 }
 
 /*
@@ -92,15 +94,16 @@ give_back(void *arg)
  *		the copy's OID (keep_oid) is recorded first, so that its files do
  *		not outlive a crash either (dbreset_record_copy); what earlier
  *		crashes left goes first.  Either failing, the error says that the
- *		database is gone.  Errors are caught in jobcxt.
+ *		database is gone.  Errors are caught in jobcxt.  Returns the new
+ *		database's OID.
  */
-static void
+static Oid
 create_again(const DbresetCopyArgs *args, const char *sql,
 			 const DbresetDbProps *props, Oid keep_oid, MemoryContext jobcxt)
 {
 	const char *dbname = NameStr(args->dbname);
 	char	   *volatile record = NULL;
-	volatile GiveBack gb = {dbname, props, false};
+	volatile GiveBack gb = {dbname, props, false, InvalidOid};
 
 	(void) dbreset_remove_crashed_copies(InvalidOid);
 #ifdef DBRESET_HAVE_CREATEDB_OID
@@ -131,13 +134,14 @@ create_again(const DbresetCopyArgs *args, const char *sql,
 	PG_END_TRY();
 	dbreset_job_next_transaction();
 	dbreset_forget_copy_record((const char *) record);
+	return gb.oid;
 }
 
 /*
  * reset_job_run
  *		The reset job, in the worker: drop args->dbname and create it again
  *		from args->source with everything props.c reads.  The result is the
- *		strategy line for the caller's log.
+ *		new database's OID, then the strategy line for the caller's log.
  *
  *		Should the create, or giving back what the database kept, fail once
  *		the drop has committed, the database is gone: the error says so,
@@ -151,7 +155,9 @@ reset_job_run(const void *argp, StringInfo result)
 	MemoryContext jobcxt;
 	DbresetDbProps *props;
 	Oid			keep_oid = InvalidOid;
+	Oid			created;
 	char	   *sql;
+	StringInfoData how;
 
 	/*
 	 * Held across the job's transactions: the worker took the first two
@@ -195,7 +201,8 @@ reset_job_run(const void *argp, StringInfo result)
 	{
 		MemoryContext oldcontext = MemoryContextSwitchTo(jobcxt);
 
-		sql = dbreset_create_statement(args, props, keep_oid, result);
+		initStringInfo(&how);
+		sql = dbreset_create_statement(args, props, keep_oid, &how);
 		MemoryContextSwitchTo(oldcontext);
 	}
 
@@ -206,7 +213,9 @@ reset_job_run(const void *argp, StringInfo result)
 	dbreset_job_next_transaction();
 	dbreset_test_point("reset:before_create");
 
-	create_again(args, sql, props, keep_oid, jobcxt);
+	created = create_again(args, sql, props, keep_oid, jobcxt);
+	appendBinaryStringInfo(result, (const char *) &created, sizeof(Oid));
+	appendBinaryStringInfo(result, how.data, how.len);
 
 	/* a standing worker goes on to other jobs */
 	MemoryContextDelete(jobcxt);
@@ -279,12 +288,13 @@ swap_in_spare(const char *dbname, Oid dbid, const char *srcname, Oid srcid,
  *		again, the template's sessions are waited for, and the database's
  *		sessions end as for a drop before the worker runs the reset job.
  *		Returns the number of sessions terminated; *dbid is the OID of the
- *		database the worker dropped, how says how the copy was made.
+ *		database the worker dropped, *created that of the one it created
+ *		(both committed), how says how the copy was made.
  */
 static int
-copy_in_worker(const char *dbname, Oid *dbid, const char *srcname,
-			   DbresetCopyArgs *args, DbresetEnding *options,
-			   StringInfo how)
+copy_in_worker(const char *dbname, Oid *dbid, Oid *created,
+			   const char *srcname, DbresetCopyArgs *args,
+			   DbresetEnding *options, StringInfo how)
 {
 	DbresetJobHandle *job;
 	int			nterminated;
@@ -317,6 +327,15 @@ copy_in_worker(const char *dbname, Oid *dbid, const char *srcname,
 												how);
 	}
 	PG_END_ENSURE_ERROR_CLEANUP(dbreset_job_cancel, PointerGetDatum(job));
+
+	/* the job's result: the new OID, then how (reset_job_run) */
+	*created = InvalidOid;
+	if (how->len >= (int) sizeof(Oid))
+	{
+		memcpy(created, how->data, sizeof(Oid));
+		memmove(how->data, how->data + sizeof(Oid), how->len - sizeof(Oid) + 1);
+		how->len -= sizeof(Oid);
+	}
 	return nterminated;
 }
 
@@ -409,7 +428,7 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_DATABASE),
 				 errmsg("database \"%s\" does not exist", dbname)));
 	dbreset_check_droppable(dbname, dbid, false);
-	srcid = dbreset_find_source(srcname);
+	srcid = dbreset_find_source(srcname, options.timeout_ms);
 	dbreset_check_locked_source(srcname, srcid);
 	dbreset_check_copy_into(srcname, srcid, dbname, dbid);
 
@@ -443,20 +462,19 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 	}
 
 	initStringInfo(&how);
-	nterminated = copy_in_worker(dbname, &dbid, srcname, &args, &options,
-								 &how);
+	nterminated = copy_in_worker(dbname, &dbid, &newid, srcname, &args,
+								 &options, &how);
 	log_reset(dbname, srcname, nterminated, how.data, &options);
 
 	/*
 	 * Make the next spare, unless the template can never have one; or drop
 	 * what an earlier keep_spare left.  Before 15 the database has a new
 	 * OID, and spares of the old one go too.  (A drop by someone else
-	 * since our reset takes the spares with it.)  Looked up without
-	 * waiting, and nothing may fail now: our reset has committed, and the
-	 * name may be between another reset's DROP and its CREATE, which then
-	 * tidies what it dropped.
+	 * since our reset takes the spares with it.)  The new OID comes from
+	 * the job, not from a look-up of the name: nothing may fail or wait
+	 * now that our reset has committed, and the name may already be
+	 * between a later reset's DROP and its CREATE.
 	 */
-	newid = get_database_oid(dbname, true);
 	if (!OidIsValid(newid))
 		PG_RETURN_INT32(nterminated);
 	if (keep_spare && sealed)

@@ -205,7 +205,7 @@ dbreset_lock_source(const char *srcname, int timeout_ms)
 {
 	Oid			srcid;
 
-	(void) dbreset_find_source(srcname);
+	(void) dbreset_find_source(srcname, timeout_ms);
 	srcid = dbreset_acquire_database_lock(srcname, ShareLock, timeout_ms);
 	if (!OidIsValid(srcid))
 		ereport(ERROR,
@@ -223,7 +223,7 @@ dbreset_lock_source(const char *srcname, int timeout_ms)
  *		runs dbreset_check_locked_source() once the worker holds the lock.
  */
 Oid
-dbreset_find_source(const char *srcname)
+dbreset_find_source(const char *srcname, int timeout_ms)
 {
 	Oid			srcid;
 
@@ -232,7 +232,7 @@ dbreset_find_source(const char *srcname)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to create database")));
 
-	srcid = get_database_oid(srcname, true);
+	srcid = dbreset_get_database_oid(srcname, timeout_ms);
 	if (!OidIsValid(srcid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_DATABASE),
@@ -960,6 +960,24 @@ copy_job_run(const void *argp, StringInfo result)
 	Oid			oid = InvalidOid;
 	char	   *record = NULL;
 	char	   *sql;
+	LOCKTAG		nametag;
+
+	/*
+	 * A reset of our name between its DROP and its CREATE holds the name's
+	 * lock (dbreset_name_lock_id): the name is taken, and must not be taken
+	 * from that reset.  The caller waited for such a reset before it
+	 * started us (dbreset_get_database_oid); one that began since is not
+	 * waited for.  Held until our CREATE commits.
+	 */
+	SET_LOCKTAG_OBJECT(nametag, InvalidOid, DatabaseRelationId,
+					   dbreset_name_lock_id(NameStr(args->dbname)),
+					   DBRESET_NAME_LOCK_SUBID);
+	if (LockAcquire(&nametag, ShareLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_DATABASE),
+				 errmsg("database \"%s\" already exists", NameStr(args->dbname)),
+				 errdetail("A reset of database \"%s\" is under way.",
+						   NameStr(args->dbname))));
 
 	/* what copies interrupted by a crash left, and a record of this one */
 	(void) dbreset_remove_crashed_copies(InvalidOid);
@@ -978,16 +996,6 @@ copy_job_run(const void *argp, StringInfo result)
 	}
 #endif
 	sql = dbreset_create_statement(args, NULL, oid, result);
-
-	/*
-	 * Wait for a reset of the name between its DROP and its CREATE, which
-	 * holds the name's lock (dbreset_name_lock_id): our CREATE then finds
-	 * the name taken, rather than taking it from that reset.  Held until
-	 * our CREATE commits.
-	 */
-	LockSharedObject(DatabaseRelationId,
-					 dbreset_name_lock_id(NameStr(args->dbname)),
-					 DBRESET_NAME_LOCK_SUBID, ShareLock);
 	dbreset_run_create(args, sql, copy_created, NULL);
 
 	dbreset_job_point_of_no_return();

@@ -45,7 +45,7 @@ extern PGDLLEXPORT const DbresetJob dbreset_copy_job;
 extern void dbreset_copy_define_settings(void);
 extern void dbreset_copy_settings(DbresetCopyArgs *args);
 extern Oid	dbreset_lock_source(const char *srcname, int timeout_ms);
-extern Oid	dbreset_find_source(const char *srcname);
+extern Oid	dbreset_find_source(const char *srcname, int timeout_ms);
 extern void dbreset_check_locked_source(const char *srcname, Oid srcid);
 extern Oid	dbreset_job_lock_source(DbresetJobHandle *job, const char *srcname,
 									Oid srcid, int timeout_ms);

@@ -1663,17 +1663,42 @@ dbreset_worker_main(Datum main_arg)
 }
 
 /*
- * dbreset_job_lock_existing_database
+ * dbreset_job_hand_over_lock
  *		Hand the caller's lock on database dbid, taken with
- *		dbreset_lock_existing_database(), over to the worker of job
- *		(dbreset_job_take_lock): 3D000 if it was dropped or renamed
- *		meanwhile.
+ *		dbreset_acquire_database_lock(), over to the worker of job
+ *		(dbreset_job_take_lock).  Whoever queued for the lock behind the
+ *		caller gets it first: should that be a reset that gave the database
+ *		a new OID (a swap; any copy before 15), or a rename, the worker
+ *		then takes the lock of whatever the name leads to itself
+ *		(dbreset_job_lock_database).  Returns the locked database's OID, or
+ *		InvalidOid if there is no longer any of that name.
+ */
+Oid
+dbreset_job_hand_over_lock(DbresetJobHandle *job, const char *dbname,
+						   Oid dbid, LOCKMODE mode, int timeout_ms)
+{
+	Oid			locked = dbreset_job_take_lock(job, dbname, dbid, mode,
+											   timeout_ms, true);
+
+	if (OidIsValid(locked))
+		return locked;
+	return dbreset_job_lock_database(job, dbname,
+									 dbreset_get_database_oid(dbname,
+															  timeout_ms),
+									 mode, timeout_ms);
+}
+
+/*
+ * dbreset_job_lock_existing_database
+ *		dbreset_job_hand_over_lock() for a lock taken with
+ *		dbreset_lock_existing_database(): 3D000 if there is no longer any
+ *		database of that name.
  */
 Oid
 dbreset_job_lock_existing_database(DbresetJobHandle *job, const char *dbname,
 								   Oid dbid, LOCKMODE mode, int timeout_ms)
 {
-	dbid = dbreset_job_take_lock(job, dbname, dbid, mode, timeout_ms, true);
+	dbid = dbreset_job_hand_over_lock(job, dbname, dbid, mode, timeout_ms);
 	if (!OidIsValid(dbid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_DATABASE),

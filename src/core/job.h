@@ -53,6 +53,9 @@ extern Oid	dbreset_job_take_lock(DbresetJobHandle *job, const char *dbname,
 extern Oid	dbreset_job_lock_database(DbresetJobHandle *job,
 									  const char *dbname, Oid dbid,
 									  LOCKMODE mode, int timeout_ms);
+extern Oid	dbreset_job_hand_over_lock(DbresetJobHandle *job,
+									   const char *dbname, Oid dbid,
+									   LOCKMODE mode, int timeout_ms);
 extern Oid	dbreset_job_lock_existing_database(DbresetJobHandle *job,
 											   const char *dbname, Oid dbid,
 											   LOCKMODE mode, int timeout_ms);
