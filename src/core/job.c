@@ -68,11 +68,6 @@
 /* Message type of a job's result */
 #define DBRESET_MSG_RESULT		'r'
 
-/* What the worker does once its result is sent: the result's first byte */
-#define DBRESET_WORKER_EXITS	0	/* the caller waits for its exit */
-#define DBRESET_WORKER_STAYS	1	/* standing, for the next job */
-#define DBRESET_WORKER_LEAVES	2	/* exits, listed as leaving meanwhile */
-
 /* Message type of the answer to a lock request: the database's OID */
 #define DBRESET_MSG_LOCKED		'l'
 
@@ -145,13 +140,6 @@ struct DbresetJobHandle
 
 /* Worker side: the header of the job this process runs, and its queue */
 static DbresetJobHeader *MyJobHeader = NULL;
-
-/*
- * Caller side: the handle of our last worker that was still exiting when
- * its call returned (DBRESET_WORKER_LEAVES), in TopMemoryContext: should
- * the next call find no free worker slot, that exit is waited for.
- */
-static BackgroundWorkerHandle *ExitingWorker = NULL;
 static shm_mq_handle *MyJobQueue = NULL;
 
 /* Worker side: whether the job's transaction has begun (a lock request) */
@@ -762,18 +750,7 @@ start_worker(DbresetJobHandle *job, bool join_lock_group)
 	/* the handle must outlive an error: dbreset_job_cancel waits on it */
 	oldcontext = MemoryContextSwitchTo(TopMemoryContext);
 	registered = RegisterDynamicBackgroundWorker(&worker, &job->handle);
-	if (!registered && ExitingWorker != NULL)
-	{
-		/* our last call's worker may still hold its slot */
-		(void) WaitForBackgroundWorkerShutdown(ExitingWorker);
-		registered = RegisterDynamicBackgroundWorker(&worker, &job->handle);
-	}
 	MemoryContextSwitchTo(oldcontext);
-	if (ExitingWorker != NULL)
-	{
-		pfree(ExitingWorker);
-		ExitingWorker = NULL;
-	}
 	if (!registered)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
@@ -966,16 +943,10 @@ dbreset_job_take_lock(DbresetJobHandle *job, const char *dbname, Oid dbid,
  *		the worker to exit, then let go of the segment.  The handle itself
  *		stays valid (and marked finished) for the caller's error cleanup.
  *
- *		The exit is waited for only where it matters: a helper in the
- *		caller's lock group must never outlive its leader.  Any other
- *		worker has committed and let go of its locks by the time its result
- *		comes, and is listed as leaving until it is gone
- *		(dbreset_standing_leaving): no call counts it among a database's
- *		sessions, and a call that needs its database empty waits for it
- *		(dbreset_standing_evict).  Its worker slot is free a few
- *		milliseconds later: should our next call find none free, it waits
- *		for that exit (start_worker).  A worker that found no room in that
- *		list is waited for, as before.
+ *		Waiting for the exit keeps a call's worker from outliving it: its
+ *		slot is free again for the next call (max_worker_processes), a
+ *		helper in the caller's lock group never outlives its leader, and a
+ *		worker connected to a database about to be dropped has left it.
  */
 void
 dbreset_job_finish(DbresetJobHandle *job, StringInfo result)
@@ -985,7 +956,7 @@ dbreset_job_finish(DbresetJobHandle *job, StringInfo result)
 	 * (dbreset_job_cancel) still looks at the segment.
 	 */
 	StringInfoData reply;
-	char		fate;
+	bool		stays;
 
 	initStringInfo(&reply);
 	if (dbreset_receive(job, &reply) != DBRESET_MSG_RESULT || reply.len < 1)
@@ -993,21 +964,14 @@ dbreset_job_finish(DbresetJobHandle *job, StringInfo result)
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("background worker exited without reporting a result"),
 				 errhint("Check the server log for what happened to it.")));
-	fate = reply.data[0];
+	stays = reply.data[0] != 0;
 	appendBinaryStringInfo(result, reply.data + 1, reply.len - 1);
 	pfree(reply.data);
 
 	/* one that stays for the next job is done with this one already */
 	job->finished = true;
-	if (fate == DBRESET_WORKER_EXITS)
+	if (!stays)
 		wait_for_worker(job, false);
-	else if (fate == DBRESET_WORKER_LEAVES && job->handle != NULL)
-	{
-		if (ExitingWorker != NULL)
-			pfree(ExitingWorker);
-		ExitingWorker = job->handle;
-		job->handle = NULL;
-	}
 	dsm_detach(job->seg);
 	let_go(job);
 }
@@ -1352,10 +1316,9 @@ finish_job_state(DbresetJobHeader *hdr)
 /*
  * offer_for_next_job
  *		Worker side, once a job is done and with interrupts held: offer
- *		ourselves for the next job (dbreset_standing_offer), or else list
- *		ourselves as leaving (dbreset_standing_leaving); what we do next
- *		(DBRESET_WORKER_*).  An error here must not reach the caller of the
- *		job just committed: it goes to the server log only, and we exit.
+ *		ourselves for the next job (dbreset_standing_offer); whether we stay.
+ *		An error here must not reach the caller of the job just committed:
+ *		it goes to the server log only, and we do not stay.
  *
  *		Nothing of the session is reset between two jobs, because no job
  *		leaves anything in it: a job runs only dbreset's own code and
@@ -1367,20 +1330,17 @@ finish_job_state(DbresetJobHeader *hdr)
  *		its session locks are released after its last commit, and a job
  *		that fails ends its worker.
  */
-static char
+static bool
 offer_for_next_job(void)
 {
 	CommandDest save_dest = whereToSendOutput;
 	MemoryContext oldcontext = CurrentMemoryContext;
-	volatile char fate = DBRESET_WORKER_EXITS;
+	volatile bool stays = false;
 
 	whereToSendOutput = DestNone;
 	PG_TRY();
 	{
-		if (dbreset_standing_offer())
-			fate = DBRESET_WORKER_STAYS;
-		else if (dbreset_standing_leaving())
-			fate = DBRESET_WORKER_LEAVES;
+		stays = dbreset_standing_offer();
 	}
 	PG_CATCH();
 	{
@@ -1393,11 +1353,11 @@ offer_for_next_job(void)
 		MemoryContextSwitchTo(oldcontext);
 		EmitErrorReport();
 		FlushErrorState();
-		fate = DBRESET_WORKER_EXITS;
+		stays = false;
 	}
 	PG_END_TRY();
 	whereToSendOutput = save_dest;
-	return fate;
+	return stays;
 }
 
 /*
@@ -1541,7 +1501,7 @@ serve_job(dsm_handle handle, bool first)
 	MemoryContext oldcontext;
 	StringInfoData result;
 	StringInfoData msg;
-	char		fate;
+	bool		stays;
 
 	hdr = attach_job(handle, &seg, &args, &mq);
 	MyJobHeader = hdr;
@@ -1602,14 +1562,14 @@ serve_job(dsm_handle handle, bool first)
 	if (!finish_job_state(hdr))
 		worker_exit_quietly();
 	HOLD_INTERRUPTS();
-	fate = hdr->join_lock_group ? DBRESET_WORKER_EXITS : offer_for_next_job();
+	stays = !hdr->join_lock_group && offer_for_next_job();
 	pgstat_report_activity(STATE_IDLE, NULL);
 
 	/* the caller may be gone already if it was cancelled late: ignore */
 	oldcontext = MemoryContextSwitchTo(jobcxt);
 	initStringInfo(&msg);
 	appendStringInfoChar(&msg, DBRESET_MSG_RESULT);
-	appendStringInfoChar(&msg, fate);
+	appendStringInfoChar(&msg, stays ? 1 : 0);
 	appendBinaryStringInfo(&msg, result.data, result.len);
 	(void) dbreset_shm_mq_send(mqh, msg.len, msg.data);
 	MemoryContextSwitchTo(oldcontext);
@@ -1620,7 +1580,7 @@ serve_job(dsm_handle handle, bool first)
 	dsm_detach(seg);
 	MemoryContextDelete(jobcxt);
 	RESUME_INTERRUPTS();
-	return fate == DBRESET_WORKER_STAYS;
+	return stays;
 }
 
 /*

@@ -52,8 +52,7 @@ typedef enum DbresetSlotState
 	DBRESET_SLOT_FREE = 0,
 	DBRESET_SLOT_IDLE,			/* waiting for a job */
 	DBRESET_SLOT_BUSY,			/* claimed: "job" is its segment */
-	DBRESET_SLOT_LEAVING		/* evicted, or done: exits without another
-								 * job */
+	DBRESET_SLOT_LEAVING		/* evicted: exits without another job */
 } DbresetSlotState;
 
 typedef struct DbresetRosterSlot
@@ -238,29 +237,6 @@ roster_if_on(void)
 }
 
 /*
- * reap_gone_slots
- *		Free the slots whose process has gone (dbreset_proc_is_live): a
- *		worker that exits after its job leaves its slot, marked leaving, for
- *		others to free (dbreset_standing_leaving).  Under the mutex; O(1)
- *		per slot.
- */
-static void
-reap_gone_slots(DbresetRoster *roster)
-{
-	int			i;
-
-	for (i = 0; i < DBRESET_ROSTER_SLOTS; i++)
-	{
-		DbresetRosterSlot *slot = &roster->slots[i];
-
-		if (slot->state != DBRESET_SLOT_FREE &&
-			!dbreset_proc_is_live(&ProcGlobal->allProcs[slot->procno],
-								  slot->pid))
-			memset(slot, 0, sizeof(DbresetRosterSlot));
-	}
-}
-
-/*
  * dbreset_standing_claim
  *		Caller side: hand the job whose segment is "job" to a standing worker
  *		of this session's database and authenticated user, if there is one
@@ -280,7 +256,6 @@ dbreset_standing_claim(dsm_handle job, PGPROC **proc, int *pid)
 		return false;
 
 	SpinLockAcquire(&roster->mutex);
-	reap_gone_slots(roster);
 	for (i = 0; i < DBRESET_ROSTER_SLOTS; i++)
 	{
 		DbresetRosterSlot *slot = &roster->slots[i];
@@ -321,7 +296,6 @@ dbreset_standing_pids(Oid dbid, int *npids)
 	if (roster == NULL)
 		return pids;
 	SpinLockAcquire(&roster->mutex);
-	reap_gone_slots(roster);
 	for (i = 0; i < DBRESET_ROSTER_SLOTS; i++)
 	{
 		DbresetRosterSlot *slot = &roster->slots[i];
@@ -433,7 +407,6 @@ dbreset_standing_offer(void)
 		return false;
 
 	SpinLockAcquire(&roster->mutex);
-	reap_gone_slots(roster);
 	for (i = 0; i < DBRESET_ROSTER_SLOTS; i++)
 	{
 		DbresetRosterSlot *slot = &roster->slots[i];
@@ -475,51 +448,6 @@ dbreset_standing_offer(void)
 		MySlotCleanupRegistered = true;
 	}
 	return true;
-}
-
-/*
- * dbreset_standing_leaving
- *		Worker side, after a job has committed and before its result is
- *		sent, for a worker that does not stay (dbreset_standing_offer said
- *		no): take a slot as leaving, so that its caller may return without
- *		waiting for our exit.  Until we are gone, the sessions a call lists
- *		leave us out (dbreset_standing_pids) and dbreset_standing_evict()
- *		waits for us, as for an evicted standing worker; our slot is freed
- *		by whoever finds us gone (reap_gone_slots), not by our exit, which
- *		would free it while we are still in the ProcArray.  Returns false if
- *		no slot is free: the caller then waits for our exit.
- */
-bool
-dbreset_standing_leaving(void)
-{
-	DbresetRoster *roster = get_roster();
-	int			found = -1;
-	int			i;
-
-	SpinLockAcquire(&roster->mutex);
-	reap_gone_slots(roster);
-	for (i = 0; i < DBRESET_ROSTER_SLOTS; i++)
-	{
-		if (roster->slots[i].state != DBRESET_SLOT_FREE &&
-			roster->slots[i].pid == MyProcPid)
-			found = i;			/* ours, busy with the job just done */
-		else if (roster->slots[i].state == DBRESET_SLOT_FREE && found < 0)
-			found = i;
-	}
-	if (found >= 0)
-	{
-		DbresetRosterSlot *slot = &roster->slots[found];
-
-		slot->state = DBRESET_SLOT_LEAVING;
-		slot->pid = MyProcPid;
-		slot->procno = (int) (MyProc - ProcGlobal->allProcs);
-		slot->database_id = MyDatabaseId;
-		slot->user_id = GetAuthenticatedUserId();
-		slot->job = DSM_HANDLE_INVALID;
-	}
-	SpinLockRelease(&roster->mutex);
-	MySlot = -1;				/* not freed by release_slot() */
-	return found >= 0;
 }
 
 /*

@@ -22,7 +22,6 @@ extern bool dbreset_standing_claim(dsm_handle job, PGPROC **proc, int *pid);
 extern int *dbreset_standing_pids(Oid dbid, int *npids);
 extern void dbreset_standing_evict(Oid dbid, int timeout_ms);
 extern bool dbreset_standing_offer(void);
-extern bool dbreset_standing_leaving(void);
 extern bool dbreset_standing_wait_for_job(dsm_handle *job);
 
 #endif							/* DBRESET_STANDING_H */
