@@ -24,6 +24,8 @@
 #  - dbreset.max_idle_workers caps the idle workers, and parallel query
 #    gets its workers; an idle worker leaves after
 #    dbreset.worker_idle_timeout and its slot is free again.
+#  - before 17, with no room left in the main shared memory for the list,
+#    every call still works, a worker per call;
 #  - preloaded: the list is in the main shared memory from startup, and
 #    the second call finds the first call's worker.
 
@@ -428,6 +430,49 @@ SET min_parallel_table_scan_size = 0;
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*) FROM big));
 like($plan, qr/Workers Launched: 3/, 'and its slot is free again');
 $pq->stop;
+
+# --- no room left in the main shared memory (before 17) ---------------
+# The list is taken on first use from what the main shared memory has
+# left.  A lock table grown past its size (advisory locks until "out of
+# shared memory") can leave less than the list needs, for good: dbreset
+# must then work as it did without the list, a worker per call.  How much
+# is left depends on the build and the settings: max_connections is tried
+# from 100 up until less than the list's 772 bytes (and the index entry)
+# is left; if none does, the case is skipped, saying so.
+SKIP:
+{
+	my $full = new_node('full', conf => standing_conf(''));
+	skip 'from 17 on the list is in the DSM registry', 4
+	  if $full->pg_version >= 17;
+	my $left;
+	for my $mc (100 .. 120)
+	{
+		$full->append_conf('postgresql.conf', "max_connections = $mc\n");
+		$full->restart;
+		$full->psql('postgres',
+			'SELECT count(pg_advisory_xact_lock(g)) FROM generate_series(1, 200000) g');
+		$left = $full->safe_psql('postgres',
+			'SELECT coalesce(sum(size), 0) FROM pg_shmem_allocations WHERE name IS NULL');
+		note "max_connections $mc: $left bytes of main shared memory left";
+		last if $left < 640;
+	}
+	skip "no max_connections from 100 to 120 left less than the list needs", 4
+	  if $left >= 640;
+	make_db($full, 'full1');
+	my ($r, $o, $e) = $full->psql('postgres',
+		"SELECT count(*) FROM dbreset.sessions('full1')");
+	is("$r:$o", '0:0', 'no room for the list: dbreset.sessions() works') or diag $e;
+	($r, $o, $e) = $full->psql('postgres',
+		"SELECT count(*) FROM dbreset.sessions('full1');
+		 SET statement_timeout = '100ms'; SELECT pg_sleep(5)");
+	like($e, qr/canceling statement due to statement timeout/,
+		'and the session still takes interrupts afterwards');
+	($r, $o, $e) = $full->psql('postgres',
+		"SELECT dbreset.force_drop_database('full1')");
+	is("$r:$o", '0:0', 'and a drop works, a worker per call') or diag $e;
+	is(db_exists($full, 'full1'), 0, 'and the database is gone');
+	$full->stop;
+}
 
 # --- preloaded: the list set aside at startup ----------------------------
 

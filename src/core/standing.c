@@ -111,23 +111,50 @@ DBRESET_DSM_INIT_CALLBACK(roster_init_dsm)
  * roster_attach_main
  *		Find or create the array in the main shared memory, under
  *		AddinShmemInitLock.  Preloaded, at startup, in the space asked for;
- *		otherwise (before 17: no DSM registry) on first use, in the room of
- *		about 100 kB that core leaves free in that segment for what is too
- *		small to ask for -- as pg_prewarm did before 17 when not preloaded.
- *		A crash restart makes the segment anew: the first user after it
- *		makes a new array.
+ *		otherwise (before 17: no DSM registry) on first use, in the room
+ *		that core leaves free in that segment for what is too small to ask
+ *		for -- as pg_prewarm did before 17 when not preloaded.  A crash
+ *		restart makes the segment anew: the first user after it makes a
+ *		new array.
+ *
+ *		That room may be gone: a lock table that grew past its size keeps
+ *		what it took.  ShmemInitStruct() then raises an error, having let
+ *		go of its own lock; on first use it is caught here, and NULL (no
+ *		standing workers: a worker per call) returned.  Nothing else can
+ *		fail in between, and no transaction state is touched, so the error,
+ *		the holdoff counts (which the ERROR zeroed) and our lock are all
+ *		there is to undo.
  */
 static DbresetRoster *
 roster_attach_main(void)
 {
-	DbresetRoster *roster;
-	bool		found;
+	MemoryContext oldcontext = CurrentMemoryContext;
+	uint32		save_holdoff = InterruptHoldoffCount;
+	uint32		save_cancel_holdoff = QueryCancelHoldoffCount;
+	DbresetRoster *volatile roster = NULL;
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	roster = ShmemInitStruct("dbreset standing workers",
-							 sizeof(DbresetRoster), &found);
-	if (!found)
-		roster_init(roster);
+	PG_TRY();
+	{
+		bool		found;
+
+		roster = ShmemInitStruct("dbreset standing workers",
+								 sizeof(DbresetRoster), &found);
+		if (!found)
+			roster_init(roster);
+	}
+	PG_CATCH();
+	{
+		if (!IsUnderPostmaster)
+			PG_RE_THROW();
+		MemoryContextSwitchTo(oldcontext);
+		FlushErrorState();
+		/* the ERROR zeroed them; our lock still holds interrupts once */
+		InterruptHoldoffCount = save_holdoff + 1;
+		QueryCancelHoldoffCount = save_cancel_holdoff;
+		roster = NULL;
+	}
+	PG_END_TRY();
 	LWLockRelease(AddinShmemInitLock);
 	return roster;
 }
@@ -217,7 +244,12 @@ get_roster(void)
 									 sizeof(DbresetRoster), roster_init_dsm,
 									 &found);
 #else
-		Roster = roster_attach_main();
+		static bool no_room = false;
+
+		/* no room found once: none will be (see roster_attach_main) */
+		if (!no_room)
+			Roster = roster_attach_main();
+		no_room = (Roster == NULL);
 #endif
 	}
 	return Roster;
