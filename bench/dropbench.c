@@ -20,8 +20,12 @@
  *	percall		dbreset with dbreset.worker_idle_timeout = 0 for the
  *				sample: a worker started for the call, which exits after
  *
+ *	floor		SELECT count(*) FROM dbreset.terminate_sessions('benchdb');
+ *				DROP DATABASE benchdb	(the client floor: what a drop
+ *				cannot do without)
+ *
  * "dbreset" runs with the server's settings, so with a standing worker
- * (PostgreSQL 17+, or dbreset preloaded) it is served by an idle worker,
+ * (every major, unless turned off) it is served by an idle worker,
  * which an untimed dbreset.drop_spares() before the sample leaves.  For "first", the idle workers are sent away
  * and waited for; for "percall", the setting is changed with ALTER SYSTEM
  * and a reload, and the change is seen in the admin session, before the
@@ -72,11 +76,12 @@ typedef enum Contender
 	C_PLAIN,
 	C_FIRST,
 	C_PERCALL,
+	C_FLOOR,
 	NUM_CONTENDERS
 } Contender;
 
 static const char *const contender_names[NUM_CONTENDERS] = {
-	"dbreset", "force", "recipe", "plain", "first", "percall"
+	"dbreset", "force", "recipe", "plain", "first", "percall", "floor"
 };
 
 /* One (N, flavour) combination and the samples measured for it. */
@@ -119,7 +124,8 @@ connect_admin(bool want[NUM_CONTENDERS], int max_n, bool drop_existing)
 	if (want[C_FORCE] && server_version < 130000)
 		die("contender \"force\" needs PostgreSQL 13 or later;"
 			" skip it with -c");
-	if ((want[C_DBRESET] || want[C_FIRST] || want[C_PERCALL]) &&
+	if ((want[C_DBRESET] || want[C_FIRST] || want[C_PERCALL] ||
+		 want[C_FLOOR]) &&
 		!function_exists("dbreset.force_drop_database(name, boolean,"
 						 " interval, interval, boolean)"))
 		die("function dbreset.force_drop_database(name, boolean, interval, interval, boolean)"
@@ -211,6 +217,13 @@ timed_drop(Contender c, int n)
 			break;
 		case C_PLAIN:
 			res[0] = PQexec(admin, "DROP DATABASE " BENCH_DB);
+			break;
+		case C_FLOOR:
+			res[0] = PQexec(admin, "SELECT count(*) FROM"
+							" dbreset.terminate_sessions('" BENCH_DB "')");
+			if (PQresultStatus(res[0]) != PGRES_TUPLES_OK)
+				break;
+			res[1] = PQexec(admin, "DROP DATABASE " BENCH_DB);
 			break;
 		case NUM_CONTENDERS:
 			break;
@@ -411,7 +424,8 @@ print_report(const Scenario *scs, int nscs)
 	PGresult   *res = run_sql(admin, "SELECT version()", PGRES_TUPLES_OK);
 	double		idle10 = -1,
 				active10 = -1,
-				plain0 = -1;
+				plain0 = -1,
+				floor10 = -1;
 	int			i;
 
 	printf("# dropbench\n\n");
@@ -424,10 +438,10 @@ print_report(const Scenario *scs, int nscs)
 		   " `-` = not measured.\n\n");
 
 	printf("| N | sessions | samples | dbreset | force | recipe | plain"
-		   " | first | percall"
+		   " | first | percall | floor"
 		   " | dbreset/force | dbreset/recipe | dbreset/plain"
-		   " | first/plain | percall/plain |\n");
-	printf("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+		   " | first/plain | percall/plain | dbreset/floor |\n");
+	printf("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
 	for (i = 0; i < nscs; i++)
 	{
 		const Scenario *sc = &scs[i];
@@ -442,6 +456,7 @@ print_report(const Scenario *scs, int nscs)
 		print_cell(ratio(m[C_DBRESET], m[C_PLAIN]), "%.2f");
 		print_cell(ratio(m[C_FIRST], m[C_PLAIN]), "%.2f");
 		print_cell(ratio(m[C_PERCALL], m[C_PLAIN]), "%.2f");
+		print_cell(ratio(m[C_DBRESET], m[C_FLOOR]), "%.2f");
 		putchar('\n');
 
 		if (sc->nsessions == 10 && !sc->active)
@@ -450,12 +465,15 @@ print_report(const Scenario *scs, int nscs)
 			active10 = ratio(m[C_DBRESET], m[C_FORCE]);
 		if (sc->nsessions == 0)
 			plain0 = ratio(m[C_DBRESET], m[C_PLAIN]);
+		if (sc->nsessions == 10 && !sc->active)
+			floor10 = ratio(m[C_DBRESET], m[C_FLOOR]);
 	}
 
 	printf("\nTargets (informative):\n\n");
 	print_target("N=10 idle", "dbreset/force", idle10, 0.25);
 	print_target("N=10 active", "dbreset/force", active10, 0.25);
 	print_target("N=0", "dbreset/plain", plain0, 1.2);
+	print_target("N=10 idle", "dbreset/floor", floor10, 1.15);
 	fflush(stdout);
 }
 
@@ -479,7 +497,7 @@ parse_contenders(const char *arg, bool want[NUM_CONTENDERS])
 			if (strcmp(tok, contender_names[c]) == 0)
 				break;
 		if (c == NUM_CONTENDERS)
-			die("unknown contender \"%s\" (known: dbreset,force,recipe,plain,first,percall)",
+			die("unknown contender \"%s\" (known: dbreset,force,recipe,plain,first,percall,floor)",
 				tok);
 		want[c] = true;
 	}
@@ -499,7 +517,7 @@ usage(void)
 		   "its database name is ignored (\"" ADMIN_DB "\" and \"" BENCH_DB
 		   "\" are used).\n\n"
 		   "Options:\n"
-		   "  -c LIST   contenders to run (default dbreset,force,recipe,plain;\n"
+		   "  -c LIST   contenders to run (default dbreset,force,recipe,plain,floor;\n"
 		   "            also first, percall)\n"
 		   "  -N LIST   session counts (default 0,10,100)\n"
 		   "  -n NUM    samples per contender per scenario\n"
@@ -515,7 +533,8 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	bool		want[NUM_CONTENDERS] = {true, true, true, true};
+	bool		want[NUM_CONTENDERS] = {true, true, true, true, false, false,
+	true};
 	int			ns[MAX_SCENARIO_NS] = {0, 10, 100};
 	int			nns = 3;
 	int			nsamples = 0;	/* 0 = per-N default */
