@@ -230,7 +230,8 @@ dbreset_standing_define_settings(void)
  * get_roster
  *		The array: found at startup when preloaded, else looked up (and made
  *		if need be) on first use -- in the DSM registry (17+) or in the main
- *		shared memory.
+ *		shared memory, where there may be no room for it: then NULL, as
+ *		with standing workers off.
  */
 static DbresetRoster *
 get_roster(void)
