@@ -17,14 +17,14 @@
 extern char *dbreset_protected_databases;
 extern bool dbreset_use_force_option;
 
+/* the SQL functions' default timeout ('5s'), for a call that has none */
+#define DBRESET_DEFAULT_TIMEOUT_MS 5000
+
 extern void dbreset_args_define_settings(void);
 extern char *dbreset_get_name_arg(FunctionCallInfo fcinfo, int argno,
 								  const char *what);
 extern char *dbreset_get_dbname_arg(FunctionCallInfo fcinfo, int argno);
 extern int	dbreset_get_timeout_arg(FunctionCallInfo fcinfo, int argno);
-
-/* the SQL functions' default timeout ('5s'), for a call that has none */
-#define DBRESET_DEFAULT_TIMEOUT_MS 5000
 extern int	dbreset_get_grace_arg(FunctionCallInfo fcinfo, int argno);
 extern bool dbreset_get_bool_arg(FunctionCallInfo fcinfo, int argno,
 								 const char *argname, bool absent);

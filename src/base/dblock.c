@@ -64,15 +64,20 @@ lock_holders(Oid dbid, uint16 objsubid, LOCKMODE mode, int *npids)
 /*
  * lock_database_oid
  *		LockSharedObject() on the database (sub-object objsubid: 0 for the
- *		database itself), with the expiry of lock_timeout reported as what
- *		the caller asked for, naming who holds the lock.
+ *		database itself), the wait bounded by lock_timeout = timeout_ms for
+ *		this lock only, its expiry reported as what the caller asked for,
+ *		naming who holds the lock.
  */
 static void
 lock_database_oid(const char *dbname, Oid dbid, uint16 objsubid,
 				  LOCKMODE mode, int timeout_ms)
 {
 	MemoryContext oldcontext = CurrentMemoryContext;
+	int			save_nestlevel = NewGUCNestLevel();
 
+	(void) set_config_option("lock_timeout", psprintf("%d", timeout_ms),
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
 	PG_TRY();
 	{
 		LockSharedObject(DatabaseRelationId, dbid, objsubid, mode);
@@ -108,6 +113,7 @@ lock_database_oid(const char *dbname, Oid dbid, uint16 objsubid,
 				 errdetail("Another transaction, possibly a prepared one, holds a lock on the database. No session was terminated.")));
 	}
 	PG_END_TRY();
+	AtEOXact_GUC(true, save_nestlevel);
 }
 
 /*
@@ -138,24 +144,35 @@ dbreset_get_database_oid(const char *dbname, int timeout_ms)
 {
 	Oid			dbid = get_database_oid(dbname, true);
 	Oid			nameid;
-	int			save_nestlevel;
 
 	if (OidIsValid(dbid))
 		return dbid;
 
 	nameid = dbreset_name_lock_id(dbname);
-	save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("lock_timeout", psprintf("%d", timeout_ms),
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-							 true, 0, false);
 	lock_database_oid(dbname, nameid, DBRESET_NAME_LOCK_SUBID, ShareLock,
 					  timeout_ms);
-	AtEOXact_GUC(true, save_nestlevel);
 	UnlockSharedObject(DatabaseRelationId, nameid, DBRESET_NAME_LOCK_SUBID,
 					   ShareLock);
 
 	/* LockSharedObject has accepted invalidations */
 	return get_database_oid(dbname, true);
+}
+
+/*
+ * dbreset_get_existing_database_oid
+ *		dbreset_get_database_oid(), for a database that must exist: 3D000
+ *		if there is none of that name.
+ */
+Oid
+dbreset_get_existing_database_oid(const char *dbname, int timeout_ms)
+{
+	Oid			dbid = dbreset_get_database_oid(dbname, timeout_ms);
+
+	if (!OidIsValid(dbid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_DATABASE),
+				 errmsg("database \"%s\" does not exist", dbname)));
+	return dbid;
 }
 
 /*
@@ -177,7 +194,10 @@ dbreset_acquire_database_lock(const char *dbname, LOCKMODE mode,
 	int			save_nestlevel = NewGUCNestLevel();
 	Oid			dbid;
 
-	/* bound the wait by the caller's timeout, for this call only */
+	/*
+	 * Each lock bounds its own wait (lock_database_oid); this bounds the
+	 * catalog look-ups in between too, for this call only.
+	 */
 	(void) set_config_option("lock_timeout", psprintf("%d", timeout_ms),
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
@@ -213,13 +233,7 @@ Oid
 dbreset_relock_database(const char *dbname, Oid dbid, LOCKMODE mode,
 						int timeout_ms)
 {
-	int			save_nestlevel = NewGUCNestLevel();
-
-	(void) set_config_option("lock_timeout", psprintf("%d", timeout_ms),
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-							 true, 0, false);
 	lock_database_oid(dbname, dbid, 0, mode, timeout_ms);
-	AtEOXact_GUC(true, save_nestlevel);
 
 	/* LockSharedObject has accepted invalidations */
 	if (get_database_oid(dbname, true) == dbid)

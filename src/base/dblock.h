@@ -19,6 +19,8 @@
 
 extern Oid	dbreset_name_lock_id(const char *dbname);
 extern Oid	dbreset_get_database_oid(const char *dbname, int timeout_ms);
+extern Oid	dbreset_get_existing_database_oid(const char *dbname,
+											  int timeout_ms);
 extern Oid	dbreset_acquire_database_lock(const char *dbname, LOCKMODE mode,
 										  int timeout_ms);
 extern Oid	dbreset_lock_existing_database(const char *dbname, LOCKMODE mode,

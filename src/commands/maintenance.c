@@ -245,11 +245,7 @@ dbreset_unlock_database(PG_FUNCTION_ARGS)
 	PreventCommandIfReadOnly("ALTER DATABASE");
 	PreventCommandDuringRecovery("ALTER DATABASE");
 
-	dbid = dbreset_get_database_oid(dbname, DBRESET_DEFAULT_TIMEOUT_MS);
-	if (!OidIsValid(dbid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_DATABASE),
-				 errmsg("database \"%s\" does not exist", dbname)));
+	dbid = dbreset_get_existing_database_oid(dbname, DBRESET_DEFAULT_TIMEOUT_MS);
 	check_alterable(dbname, dbid, false);
 
 	state = dbreset_database_state(dbid);

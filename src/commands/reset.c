@@ -422,11 +422,7 @@ dbreset_reset_database(PG_FUNCTION_ARGS)
 	 * anything is locked or started; all of it is checked again once the
 	 * locks are held (by us for a swap, by the worker for a copy).
 	 */
-	dbid = dbreset_get_database_oid(dbname, options.timeout_ms);
-	if (!OidIsValid(dbid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_DATABASE),
-				 errmsg("database \"%s\" does not exist", dbname)));
+	dbid = dbreset_get_existing_database_oid(dbname, options.timeout_ms);
 	dbreset_check_droppable(dbname, dbid, false);
 	srcid = dbreset_find_source(srcname, options.timeout_ms);
 	dbreset_check_locked_source(srcname, srcid);

@@ -391,11 +391,7 @@ dbreset_terminate_sessions(PG_FUNCTION_ARGS)
 
 	dbreset_init_materialized_srf(fcinfo);
 
-	dbid = dbreset_get_database_oid(dbname, ending.timeout_ms);
-	if (!OidIsValid(dbid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_DATABASE),
-				 errmsg("database \"%s\" does not exist", dbname)));
+	dbid = dbreset_get_existing_database_oid(dbname, ending.timeout_ms);
 	if (ending.grace_ms > 0)
 	{
 		/* holding connections off is the owner's power (ALTER DATABASE) */
