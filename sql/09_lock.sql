@@ -97,7 +97,8 @@ SELECT dbreset.force_drop_database('dbr_lk1');
 SELECT * FROM lk_state;
 
 -- rollback_prepared: a prepared transaction blocks a drop, unless it is
--- rolled back first -- by its owner or a superuser only
+-- rolled back first -- by its owner or a superuser only (the bootstrap
+-- superuser is named after the OS user that runs the tests: not shown)
 CREATE DATABASE dbr_lk2 OWNER dbr_lk_owner;
 \c dbr_lk2
 CREATE TABLE px (v int);
@@ -111,12 +112,14 @@ INSERT INTO px VALUES (2);
 PREPARE TRANSACTION 'dbr_lk_px2';
 RESET ROLE;
 \c contrib_regression
-SELECT gid, owner FROM pg_prepared_xacts WHERE database = 'dbr_lk2' ORDER BY gid;
+SELECT gid, CASE owner WHEN current_user THEN '(the superuser)' ELSE owner END AS owner
+FROM pg_prepared_xacts WHERE database = 'dbr_lk2' ORDER BY gid;
 SELECT dbreset.force_drop_database('dbr_lk2');
 SET ROLE dbr_lk_owner;
 SELECT dbreset.force_drop_database('dbr_lk2', rollback_prepared => true);
 RESET ROLE;
-SELECT gid, owner FROM pg_prepared_xacts WHERE database = 'dbr_lk2' ORDER BY gid;
+SELECT gid, CASE owner WHEN current_user THEN '(the superuser)' ELSE owner END AS owner
+FROM pg_prepared_xacts WHERE database = 'dbr_lk2' ORDER BY gid;
 SELECT * FROM lk_state;
 SELECT dbreset.force_drop_database('dbr_lk2', rollback_prepared => true);
 SELECT gid FROM pg_prepared_xacts WHERE database = 'dbr_lk2';
