@@ -41,3 +41,12 @@ TAP_TESTS = 1
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXN: "make dist" makes dbreset-<version>.zip of HEAD (committed work
+# only), every file under the directory dbreset-<version>/, as PGXN wants;
+# the version is META.json's (its first "version", the distribution's).
+# PGXS has no target of that name (distprep, distclean only).
+DISTVERSION = $(shell sed -n '/"version"/{s/.*"version"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p;q;}' $(srcdir)/META.json)
+dist:
+	git -C $(srcdir) archive --format zip --prefix $(EXTENSION)-$(DISTVERSION)/ HEAD >$(EXTENSION)-$(DISTVERSION).zip
+.PHONY: dist
