@@ -45,8 +45,10 @@ include $(PGXS)
 # PGXN: "make dist" makes dbreset-<version>.zip of HEAD (committed work
 # only), every file under the directory dbreset-<version>/, as PGXN wants;
 # the version is META.json's (its first "version", the distribution's).
-# PGXS has no target of that name (distprep, distclean only).
+# DISTFILE=path writes the zip elsewhere (scripts/package).  PGXS has no
+# target of that name (distprep, distclean only).
 DISTVERSION = $(shell sed -n '/"version"/{s/.*"version"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p;q;}' $(srcdir)/META.json)
+DISTFILE = $(EXTENSION)-$(DISTVERSION).zip
 dist:
-	git -C $(srcdir) archive --format zip --prefix $(EXTENSION)-$(DISTVERSION)/ HEAD >$(EXTENSION)-$(DISTVERSION).zip
+	git -C $(srcdir) archive --format zip --prefix $(EXTENSION)-$(DISTVERSION)/ HEAD >$(DISTFILE) || { rm -f $(DISTFILE); exit 1; }
 .PHONY: dist
