@@ -5,6 +5,7 @@
 
 const { describe, before, after, beforeEach, test } = require('node:test');
 const assert = require('node:assert');
+const { Client } = require('pg');
 const { createPool, query, adminClient, reset } = require('./db');
 
 const TEMPLATE = 'node_template';
@@ -30,7 +31,6 @@ async function buildTemplate() {
     await admin.query(`DROP DATABASE ${TEMPLATE}`);
   }
   await admin.query(`CREATE DATABASE ${TEMPLATE}`);
-  const { Client } = require('pg');
   const c = new Client({ database: TEMPLATE });
   await c.connect();
   await c.query(SCHEMA);
