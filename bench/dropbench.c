@@ -23,6 +23,16 @@
  *	floor		SELECT count(*) FROM dbreset.terminate_sessions('benchdb');
  *				DROP DATABASE benchdb	(the client floor: what a drop
  *				cannot do without)
+ *	signal		SELECT count(pg_terminate_backend(pid)) FROM
+ *				  pg_stat_activity WHERE datname = 'benchdb' ...
+ *				(the signals alone: it does not wait for the sessions)
+ *	terminate	SELECT count(*) FROM dbreset.terminate_sessions('benchdb')
+ *				(the signals and the sessions' exits)
+ *
+ * signal and terminate leave benchdb; it is dropped after the timed part,
+ * once its sessions are gone.  With them, the report says where the time
+ * of a drop goes: the signals, the exits (terminate - signal), the DROP
+ * (floor - terminate) and what dbreset adds (dbreset - floor).
  *
  * "dbreset" runs with the server's settings, so with a standing worker
  * (every major, unless turned off) it is served by an idle worker,
@@ -77,12 +87,18 @@ typedef enum Contender
 	C_FIRST,
 	C_PERCALL,
 	C_FLOOR,
+	C_SIGNAL,
+	C_TERMINATE,
 	NUM_CONTENDERS
 } Contender;
 
 static const char *const contender_names[NUM_CONTENDERS] = {
-	"dbreset", "force", "recipe", "plain", "first", "percall", "floor"
+	"dbreset", "force", "recipe", "plain", "first", "percall", "floor",
+	"signal", "terminate"
 };
+
+/* the contenders that leave benchdb in place */
+#define KEEPS_DB(c)		((c) == C_SIGNAL || (c) == C_TERMINATE)
 
 /* One (N, flavour) combination and the samples measured for it. */
 typedef struct Scenario
@@ -125,7 +141,7 @@ connect_admin(bool want[NUM_CONTENDERS], int max_n, bool drop_existing)
 		die("contender \"force\" needs PostgreSQL 13 or later;"
 			" skip it with -c");
 	if ((want[C_DBRESET] || want[C_FIRST] || want[C_PERCALL] ||
-		 want[C_FLOOR]) &&
+		 want[C_FLOOR] || want[C_TERMINATE]) &&
 		!function_exists("dbreset.force_drop_database(name, boolean,"
 						 " interval, interval, boolean)"))
 		die("function dbreset.force_drop_database(name, boolean, interval, interval, boolean)"
@@ -225,6 +241,16 @@ timed_drop(Contender c, int n)
 				break;
 			res[1] = PQexec(admin, "DROP DATABASE " BENCH_DB);
 			break;
+		case C_SIGNAL:
+			res[0] = PQexec(admin, "SELECT count(pg_terminate_backend(pid))"
+							" FROM pg_stat_activity"
+							" WHERE datname = '" BENCH_DB "'"
+							" AND pid <> pg_backend_pid()");
+			break;
+		case C_TERMINATE:
+			res[0] = PQexec(admin, "SELECT count(*) FROM"
+							" dbreset.terminate_sessions('" BENCH_DB "')");
+			break;
 		case NUM_CONTENDERS:
 			break;
 	}
@@ -254,6 +280,13 @@ timed_drop(Contender c, int n)
 	for (i = 0; i < 3; i++)
 		PQclear(res[i]);
 
+	if (KEEPS_DB(c))
+	{
+		/* untimed: wait for the sessions to be gone, then drop */
+		PQclear(run_sql(admin, "SELECT dbreset.terminate_sessions('"
+						BENCH_DB "')", PGRES_TUPLES_OK));
+		run_command(admin, "DROP DATABASE " BENCH_DB);
+	}
 	check_dropped(c);
 	return elapsed;
 }
@@ -416,6 +449,47 @@ run_scenario(Scenario *sc, const bool want[NUM_CONTENDERS])
 }
 
 /*
+ * Where the time of a drop goes, for the scenarios where signal,
+ * terminate, floor and dbreset were all measured: differences of medians,
+ * so only roughly additive.
+ */
+static void
+print_breakdown(const Scenario *scs, int nscs)
+{
+	bool		header = false;
+	int			i;
+
+	for (i = 0; i < nscs; i++)
+	{
+		const double *m = scs[i].median;
+
+		if (m[C_SIGNAL] < 0 || m[C_TERMINATE] < 0 || m[C_FLOOR] < 0 ||
+			m[C_DBRESET] < 0)
+			continue;
+		if (!header)
+		{
+			printf("\nWhere the time goes (ms, differences of medians):"
+				   " signals = signal, the statement that sends them (the"
+				   " exits it starts already take the CPUs from it);"
+				   " exits after = terminate - signal; per session ="
+				   " terminate / N; DROP = floor - terminate; dbreset's"
+				   " own = dbreset - floor.\n\n");
+			printf("| N | sessions | signals | exits after"
+				   " | signals and exits per session"
+				   " | DROP | dbreset's own | dbreset |\n");
+			printf("|--:|---|--:|--:|--:|--:|--:|--:|\n");
+			header = true;
+		}
+		printf("| %d | %s | %.1f | %.1f | %.2f | %.1f | %.1f | %.1f |\n",
+			   scs[i].nsessions, flavour(&scs[i]), m[C_SIGNAL],
+			   m[C_TERMINATE] - m[C_SIGNAL],
+			   scs[i].nsessions > 0 ? m[C_TERMINATE] / scs[i].nsessions : 0.0,
+			   m[C_FLOOR] - m[C_TERMINATE], m[C_DBRESET] - m[C_FLOOR],
+			   m[C_DBRESET]);
+	}
+}
+
+/*
  * Print the markdown report.
  */
 static void
@@ -438,10 +512,11 @@ print_report(const Scenario *scs, int nscs)
 		   " `-` = not measured.\n\n");
 
 	printf("| N | sessions | samples | dbreset | force | recipe | plain"
-		   " | first | percall | floor"
+		   " | first | percall | floor | signal | terminate"
 		   " | dbreset/force | dbreset/recipe | dbreset/plain"
 		   " | first/plain | percall/plain | dbreset/floor |\n");
-	printf("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+	printf("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:"
+		   "|--:|--:|\n");
 	for (i = 0; i < nscs; i++)
 	{
 		const Scenario *sc = &scs[i];
@@ -468,6 +543,8 @@ print_report(const Scenario *scs, int nscs)
 		if (sc->nsessions == 10 && !sc->active)
 			floor10 = ratio(m[C_DBRESET], m[C_FLOOR]);
 	}
+
+	print_breakdown(scs, nscs);
 
 	printf("\nTargets (informative):\n\n");
 	print_target("N=10 idle", "dbreset/force", idle10, 0.25);
@@ -497,7 +574,7 @@ parse_contenders(const char *arg, bool want[NUM_CONTENDERS])
 			if (strcmp(tok, contender_names[c]) == 0)
 				break;
 		if (c == NUM_CONTENDERS)
-			die("unknown contender \"%s\" (known: dbreset,force,recipe,plain,first,percall,floor)",
+			die("unknown contender \"%s\" (known: dbreset,force,recipe,plain,first,percall,floor,signal,terminate)",
 				tok);
 		want[c] = true;
 	}
@@ -518,7 +595,7 @@ usage(void)
 		   "\" are used).\n\n"
 		   "Options:\n"
 		   "  -c LIST   contenders to run (default dbreset,force,recipe,plain,floor;\n"
-		   "            also first, percall)\n"
+		   "            also first, percall, signal, terminate)\n"
 		   "  -N LIST   session counts (default 0,10,100)\n"
 		   "  -n NUM    samples per contender per scenario\n"
 		   "            (default 15 for N <= 10, 7 above)\n"

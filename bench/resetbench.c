@@ -113,10 +113,17 @@ static const char *const db_names[NUM_DBS] = {
 	RESET_DB, SPARE_DB, FLOOR_DB, TEMPLATE_DB
 };
 
-/* what each database is created from when it is missing */
-static const char *const db_templates[NUM_DBS] = {
+/*
+ * What each database is created from when it is missing: the reset
+ * contenders' template (template1, or rb_tpl with -t), rb_tpl, rb_tpl,
+ * the source of rb_tpl (template1, or -t's).
+ */
+static const char *db_templates[NUM_DBS] = {
 	"template1", TEMPLATE_DB, TEMPLATE_DB, "template1"
 };
+
+/* " STRATEGY x" for the client's CREATE DATABASE (-s), or "" */
+static const char *strategy_clause = "";
 
 /* we created (or, with -f, took over) the database and may drop it */
 static bool db_ours[NUM_DBS];
@@ -139,31 +146,48 @@ typedef struct ContenderDef
 	bool		counts;			/* its first statement returns the number of
 								 * sessions terminated */
 	bool		drops;			/* the database is gone afterwards */
-	const char *sql[4];			/* the statements, NULL-terminated */
+	char	   *sql[4];			/* the statements, NULL-terminated */
 } ContenderDef;
 
-static const ContenderDef contenders[NUM_CONTENDERS] = {
-	{"reset", DB_RESET, true, false,
-		{"SELECT dbreset.reset_database('" RESET_DB "', 'template1')",
-		NULL}},
-	{"force_reset", DB_RESET, false, false,
-		{"DROP DATABASE " RESET_DB " WITH (FORCE)",
-			"CREATE DATABASE " RESET_DB " TEMPLATE template1",
-		NULL}},
-	{"floor_reset", DB_RESET, true, false,
-		{"SELECT count(*) FROM dbreset.terminate_sessions('" RESET_DB "')",
-			"DROP DATABASE " RESET_DB,
-			"CREATE DATABASE " RESET_DB " TEMPLATE template1",
-		NULL}},
-	{"spare_reset", DB_SPARE, true, false,
-		{"SELECT dbreset.reset_database('" SPARE_DB "', '" TEMPLATE_DB "',"
-			" keep_spare => true)",
-		NULL}},
-	{"floor_drop", DB_FLOOR, true, true,
-		{"SELECT count(*) FROM dbreset.terminate_sessions('" FLOOR_DB "')",
-			"DROP DATABASE " FLOOR_DB,
-		NULL}},
+/* filled in by define_contenders(), once the options are known */
+static ContenderDef contenders[NUM_CONTENDERS] = {
+	{"reset", DB_RESET, true, false, {NULL}},
+	{"force_reset", DB_RESET, false, false, {NULL}},
+	{"floor_reset", DB_RESET, true, false, {NULL}},
+	{"spare_reset", DB_SPARE, true, false, {NULL}},
+	{"floor_drop", DB_FLOOR, true, true, {NULL}},
 };
+
+/*
+ * The contenders' statements: the reset contenders copy tpl (template1,
+ * or rb_tpl with -t), the client's CREATE DATABASE with the strategy of
+ * -s if given.
+ */
+static void
+define_contenders(void)
+{
+	const char *tpl = db_templates[DB_RESET];
+	ContenderDef *c = contenders;
+
+	c[C_RESET].sql[0] = psprintf("SELECT dbreset.reset_database('" RESET_DB
+								 "', '%s')", tpl);
+	c[C_FORCE_RESET].sql[0] = psprintf("DROP DATABASE " RESET_DB
+									   " WITH (FORCE)");
+	c[C_FORCE_RESET].sql[1] = psprintf("CREATE DATABASE " RESET_DB
+									   " TEMPLATE %s%s", tpl, strategy_clause);
+	c[C_FLOOR_RESET].sql[0] = psprintf("SELECT count(*) FROM"
+									   " dbreset.terminate_sessions('"
+									   RESET_DB "')");
+	c[C_FLOOR_RESET].sql[1] = psprintf("DROP DATABASE " RESET_DB);
+	c[C_FLOOR_RESET].sql[2] = c[C_FORCE_RESET].sql[1];
+	c[C_SPARE_RESET].sql[0] = psprintf("SELECT dbreset.reset_database('"
+									   SPARE_DB "', '" TEMPLATE_DB "',"
+									   " keep_spare => true)");
+	c[C_FLOOR_DROP].sql[0] = psprintf("SELECT count(*) FROM"
+									  " dbreset.terminate_sessions('"
+									  FLOOR_DB "')");
+	c[C_FLOOR_DROP].sql[1] = psprintf("DROP DATABASE " FLOOR_DB);
+}
 
 /* Functions of dbreset this program calls */
 static const char *const needed_functions[] = {
@@ -318,6 +342,7 @@ drop_databases_on_error(void)
 static void
 setup(int max_n, bool take_over)
 {
+	char	   *sql;
 	int			db;
 	int			i;
 
@@ -342,13 +367,16 @@ setup(int max_n, bool take_over)
 				" to let resetbench take it over", db_names[db]);
 		db_ours[db] = true;
 	}
-	/* start from scratch: rb_tpl must be a fresh copy of template1 */
+	/* start from scratch: rb_tpl must be a fresh copy of its source */
 	if (!drop_databases())
 		die("could not drop the pre-existing bench databases");
 
 	db_ours[DB_TEMPLATE] = true;
-	run_command(admin, "CREATE DATABASE " TEMPLATE_DB " TEMPLATE template1"
-				" IS_TEMPLATE true ALLOW_CONNECTIONS false");
+	sql = psprintf("CREATE DATABASE " TEMPLATE_DB " TEMPLATE %s%s"
+				   " IS_TEMPLATE true ALLOW_CONNECTIONS false",
+				   db_templates[DB_TEMPLATE], strategy_clause);
+	run_command(admin, sql);
+	free(sql);
 }
 
 /*
@@ -362,8 +390,8 @@ ensure_database(BenchDb db)
 	if (database_exists(db_names[db]))
 		return;
 	db_ours[db] = true;
-	sql = psprintf("CREATE DATABASE %s TEMPLATE %s",
-				   db_names[db], db_templates[db]);
+	sql = psprintf("CREATE DATABASE %s TEMPLATE %s%s",
+				   db_names[db], db_templates[db], strategy_clause);
 	run_command(admin, sql);
 	free(sql);
 }
@@ -560,22 +588,36 @@ print_report(const Scenario *scs, int nscs)
 		   " round-robin, each on its own database; before each sample the"
 		   " database was created if missing, dbreset's background work had"
 		   " finished and a `CHECKPOINT` was run (untimed);"
-		   " `" TEMPLATE_DB "` is a sealed copy of template1.\n\n");
-	printf("- reset: `dbreset.reset_database('" RESET_DB "', 'template1')`\n");
-	printf("- force_reset: `DROP DATABASE " RESET_DB " WITH (FORCE)`;"
-		   " `CREATE DATABASE " RESET_DB " TEMPLATE template1`\n");
-	printf("- floor_reset: `dbreset.terminate_sessions('" RESET_DB "')`;"
-		   " `DROP DATABASE " RESET_DB "`;"
-		   " `CREATE DATABASE " RESET_DB " TEMPLATE template1`\n");
-	printf("- spare_reset: `dbreset.reset_database('" SPARE_DB "', '"
-		   TEMPLATE_DB "', keep_spare => true)` with a ready spare\n");
-	printf("- floor_drop: `dbreset.terminate_sessions('" FLOOR_DB "')`;"
-		   " `DROP DATABASE " FLOOR_DB "`\n\n");
+		   " `" TEMPLATE_DB "` is a sealed copy of %s",
+		   db_templates[DB_TEMPLATE]);
+	if (strcmp(db_templates[DB_TEMPLATE], "template1") != 0)
+	{
+		res = run_sql(admin, "SELECT pg_size_pretty(pg_database_size('"
+					  TEMPLATE_DB "')), current_setting('file_copy_method',"
+					  " true)", PGRES_TUPLES_OK);
+		printf(" (%s", PQgetvalue(res, 0, 0));
+		if (!PQgetisnull(res, 0, 1))
+			printf(", `file_copy_method = %s`", PQgetvalue(res, 0, 1));
+		printf(")");
+		PQclear(res);
+	}
+	printf(".\n\n");
+	for (i = 0; i < NUM_CONTENDERS; i++)
+	{
+		int			j;
+
+		printf("- %s: ", contenders[i].name);
+		for (j = 0; contenders[i].sql[j] != NULL; j++)
+			printf("%s`%s`", j > 0 ? "; " : "", contenders[i].sql[j]);
+		printf("%s\n", i == C_SPARE_RESET ? " with a ready spare" : "");
+	}
+	printf("\n");
 
 	printf("| N | samples | reset | force_reset | floor_reset | spare_reset"
 		   " | floor_drop | reset/floor_reset | reset/force_reset"
-		   " | spare_reset/floor_drop | spare_reset/floor_reset |\n");
-	printf("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+		   " | spare_reset/floor_drop | spare_reset/floor_reset"
+		   " | spare_reset/force_reset |\n");
+	printf("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
 	for (i = 0; i < nscs; i++)
 	{
 		const double *m = scs[i].median;
@@ -588,6 +630,7 @@ print_report(const Scenario *scs, int nscs)
 		print_cell(ratio(m[C_RESET], m[C_FORCE_RESET]), "%.2f");
 		print_cell(ratio(m[C_SPARE_RESET], m[C_FLOOR_DROP]), "%.2f");
 		print_cell(ratio(m[C_SPARE_RESET], m[C_FLOOR_RESET]), "%.2f");
+		print_cell(ratio(m[C_SPARE_RESET], m[C_FORCE_RESET]), "%.3f");
 		putchar('\n');
 	}
 
@@ -601,6 +644,14 @@ print_report(const Scenario *scs, int nscs)
 					 ratio(m[C_RESET], m[C_FLOOR_RESET]), 1.3);
 		print_target(label, "spare_reset/floor_drop",
 					 ratio(m[C_SPARE_RESET], m[C_FLOOR_DROP]), 0.7);
+		/* issue 18's goals for a big template (-t) */
+		if (strcmp(db_templates[DB_TEMPLATE], "template1") != 0)
+		{
+			print_target(label, "reset/force_reset",
+						 ratio(m[C_RESET], m[C_FORCE_RESET]), 1.3);
+			print_target(label, "spare_reset/force_reset",
+						 ratio(m[C_SPARE_RESET], m[C_FORCE_RESET]), 0.05);
+		}
 		free(label);
 	}
 	fflush(stdout);
@@ -623,6 +674,12 @@ usage(void)
 		   "Options:\n"
 		   "  -N LIST   session counts (default 10)\n"
 		   "  -n NUM    samples per contender per scenario (default 15)\n"
+		   "  -t DB     make \"" TEMPLATE_DB "\" from DB (default template1) and"
+		   " reset every\n"
+		   "            database from \"" TEMPLATE_DB "\" (default: \""
+		   RESET_DB "\" from template1)\n"
+		   "  -s NAME   STRATEGY of the client's CREATE DATABASE (default:"
+		   " the server's)\n"
 		   "  -f        take over (drop and recreate) pre-existing bench"
 		   " databases\n"
 		   "  -v        print every sample on stderr\n"
@@ -647,7 +704,7 @@ main(int argc, char **argv)
 	progname = "resetbench";
 	die_hook = drop_databases_on_error;
 
-	while ((opt = getopt(argc, argv, "N:n:fvh")) != -1)
+	while ((opt = getopt(argc, argv, "N:n:t:s:fvh")) != -1)
 	{
 		switch (opt)
 		{
@@ -658,6 +715,13 @@ main(int argc, char **argv)
 				nsamples = atoi(optarg);
 				if (nsamples < 1)
 					die("invalid sample count \"%s\"", optarg);
+				break;
+			case 't':
+				db_templates[DB_TEMPLATE] = optarg;
+				db_templates[DB_RESET] = TEMPLATE_DB;
+				break;
+			case 's':
+				strategy_clause = psprintf(" STRATEGY %s", optarg);
 				break;
 			case 'f':
 				take_over = true;
@@ -696,6 +760,7 @@ main(int argc, char **argv)
 	if (sessions == NULL)
 		die("out of memory");
 
+	define_contenders();
 	setup(max_n, take_over);
 
 	for (i = 0; i < nns; i++)
