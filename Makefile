@@ -45,10 +45,11 @@ include $(PGXS)
 # PGXN: "make dist" makes dbreset-<version>.zip of HEAD (committed work
 # only), every file under the directory dbreset-<version>/, as PGXN wants;
 # the version is META.json's (its first "version", the distribution's).
-# DISTFILE=path writes the zip elsewhere (scripts/package).  PGXS has no
+# DISTFILE=path writes the zip elsewhere (scripts/package).  Run it in the
+# source directory; it needs no pg_config.  PGXS has no
 # target of that name (distprep, distclean only).
-DISTVERSION = $(shell sed -n '/"version"/{s/.*"version"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p;q;}' $(srcdir)/META.json)
+DISTVERSION = $(shell sed -n '/"version"/{s/.*"version"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p;q;}' $(CURDIR)/META.json)
 DISTFILE = $(EXTENSION)-$(DISTVERSION).zip
 dist:
-	git -C $(srcdir) archive --format zip --prefix $(EXTENSION)-$(DISTVERSION)/ HEAD >$(DISTFILE) || { rm -f $(DISTFILE); exit 1; }
+	git -c safe.directory=$(CURDIR) -C $(CURDIR) archive --format zip --prefix $(EXTENSION)-$(DISTVERSION)/ HEAD >$(DISTFILE) || { rm -f $(DISTFILE); exit 1; }
 .PHONY: dist

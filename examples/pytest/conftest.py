@@ -10,8 +10,9 @@ keep a spare copy ready: each reset after the first swaps in a copy made in
 the background while the previous test ran.  See README.md here.
 
 Connection settings come from the usual PG* variables (PGHOST, PGPORT,
-PGUSER, PGPASSWORD); the role needs EXECUTE on dbreset.reset_database() and
-CREATEDB (a superuser has both).  DBRESET_ADMIN_DB names the database the
+PGUSER, PGPASSWORD); the role needs CREATEDB and EXECUTE on
+dbreset.reset_database() and dbreset.drop_spares() (the teardown's), both
+revoked from PUBLIC (a superuser has all of it).  DBRESET_ADMIN_DB names the database the
 resets are called from (default "postgres"), which must have the extension.
 """
 import os
@@ -79,5 +80,8 @@ def db(admin_conn, template_db):
     admin_conn.execute(
         "SELECT dbreset.reset_database(%s, %s, keep_spare => true)",
         (TEST_DB, template_db))
-    with psycopg.connect(dbname=TEST_DB) as conn:
-        yield conn
+    # not "with psycopg.connect(...)": that would commit what the test
+    # left open; a test commits what it means to keep
+    conn = psycopg.connect(dbname=TEST_DB)
+    yield conn
+    conn.close()
