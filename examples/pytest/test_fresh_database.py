@@ -68,9 +68,9 @@ def test_several_in_a_row(db, n):
     db.execute("INSERT INTO customers VALUES (100 + %s, 'round')", (n,))
     db.commit()
     # a transaction left open: the fixture closes the connection without
-    # committing it, so the seed rows stay; the committed row above is
+    # committing it, so the order stays; the committed row above is
     # what the next reset undoes
-    db.execute("DELETE FROM customers WHERE id <= 2")
+    db.execute("DELETE FROM orders")
 
 
 def test_leaked_connection_is_terminated(db):
